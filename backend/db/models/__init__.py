@@ -1,0 +1,9 @@
+"""All tables, imported together so the metadata Alembic sees is complete."""
+
+from backend.db.models.artifact import Artifact
+from backend.db.models.candidate import Candidate
+from backend.db.models.epoch_metric import EpochMetric
+from backend.db.models.event import Event
+from backend.db.models.search import Search
+
+__all__ = ["Artifact", "Candidate", "EpochMetric", "Event", "Search"]

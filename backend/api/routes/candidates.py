@@ -1,0 +1,60 @@
+"""/api/candidates/{id}: one candidate, its learning curve, architecture graph and model."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import FileResponse
+
+from backend.api.deps import DbDep, SessionDep, SettingsDep
+from backend.api.files import artifact_response
+from backend.datasets.registry import dataset_info
+from backend.schemas.candidate import CandidateDetail, EpochPublic
+from backend.search.graph import describe
+from backend.services import artifacts, candidates, searches
+from backend.services.errors import NotFound
+from backend.services.presenters import candidate_public
+
+router = APIRouter(prefix="/candidates", tags=["candidates"])
+
+
+@router.get("/{candidate_id}", response_model=CandidateDetail)
+def get_candidate(candidate_id: int, session: SessionDep) -> CandidateDetail:
+    candidate = candidates.get_candidate(session, candidate_id)
+    epochs = [
+        EpochPublic(
+            epoch=e.epoch,
+            train_accuracy=e.train_accuracy,
+            train_loss=e.train_loss,
+            val_accuracy=e.val_accuracy,
+            val_loss=e.val_loss,
+        )
+        for e in candidates.epochs_of(session, candidate_id)
+    ]
+    return CandidateDetail(**candidate_public(candidate).model_dump(), epochs=epochs)
+
+
+@router.get("/{candidate_id}/graph")
+def get_graph(candidate_id: int, session: SessionDep, db: DbDep) -> dict[str, Any]:
+    """Nodes (type, parameters, output shape, parameter count) and edges, for drawing."""
+    candidate = candidates.get_candidate(session, candidate_id)
+    search = searches.get_search(session, candidate.search_id)
+    info = dataset_info(db, search.dataset)
+    if info is None:
+        raise NotFound(f"dataset {search.dataset!r} of search {search.id} no longer exists")
+    return describe(candidate.genome, info.input_shape, info.num_classes)
+
+
+@router.get("/{candidate_id}/model", response_class=FileResponse)
+def download_model(
+    candidate_id: int,
+    session: SessionDep,
+    settings: SettingsDep,
+    request: Request,
+    format: Literal["keras"] = "keras",
+) -> Response:
+    candidate = candidates.get_candidate(session, candidate_id)
+    artifact = artifacts.candidate_model(session, candidate_id, format)
+    stem = f"nasboard-search{candidate.search_id}-g{candidate.generation}-c{candidate.index}"
+    return artifact_response(settings, artifact, stem, request)

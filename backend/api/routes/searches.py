@@ -1,0 +1,130 @@
+"""/api/searches: submit, list, inspect, cancel, and download the best model."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Header, Query, Request, Response, status
+from fastapi.responses import FileResponse, StreamingResponse
+
+from backend.api.deps import DbDep, SessionDep, SettingsDep
+from backend.api.files import artifact_response
+from backend.api.stream import event_stream
+from backend.schemas.candidate import CandidatesPublic, GenerationStats
+from backend.schemas.search import SearchCreate, SearchesPublic, SearchPublic
+from backend.services import artifacts, candidates, searches
+from backend.services.presenters import candidate_public, search_public
+
+router = APIRouter(prefix="/searches", tags=["searches"])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=SearchPublic)
+def create_search(
+    body: SearchCreate,
+    db: DbDep,
+    response: Response,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> SearchPublic:
+    search_id = searches.create_search(db, body, idempotency_key)
+    response.headers["Location"] = f"/api/searches/{search_id}"
+    with db.read() as session:
+        return search_public(session, searches.get_search(session, search_id))
+
+
+@router.get("", response_model=SearchesPublic)
+def list_searches(
+    session: SessionDep,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> SearchesPublic:
+    rows, total = searches.list_searches(session, offset, limit)
+    return SearchesPublic(items=[search_public(session, s) for s in rows], count=total)
+
+
+@router.get("/{search_id}", response_model=SearchPublic)
+def get_search(search_id: int, session: SessionDep) -> SearchPublic:
+    return search_public(session, searches.get_search(session, search_id))
+
+
+@router.post("/{search_id}/cancel", response_model=SearchPublic)
+def cancel_search(search_id: int, db: DbDep) -> SearchPublic:
+    searches.cancel_search(db, search_id)
+    with db.read() as session:
+        return search_public(session, searches.get_search(session, search_id))
+
+
+@router.get("/{search_id}/candidates", response_model=CandidatesPublic)
+def list_candidates(
+    search_id: int,
+    session: SessionDep,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    sort: Literal[
+        "id", "generation", "index", "val_accuracy", "params", "flops", "duration_s"
+    ] = "id",
+    order: Literal["asc", "desc"] = "asc",
+    status_: Annotated[str | None, Query(alias="status", max_length=16)] = None,
+    generation: Annotated[int | None, Query(ge=0)] = None,
+) -> CandidatesPublic:
+    searches.get_search(session, search_id)
+    rows, total = candidates.list_candidates(
+        session,
+        search_id,
+        offset=offset,
+        limit=limit,
+        sort=sort,
+        order=order,
+        status=status_,
+        generation=generation,
+    )
+    return CandidatesPublic(items=[candidate_public(c) for c in rows], count=total)
+
+
+@router.get("/{search_id}/generations", response_model=list[GenerationStats])
+def generation_stats(search_id: int, session: SessionDep) -> list[GenerationStats]:
+    searches.get_search(session, search_id)
+    return candidates.generation_stats(session, search_id)
+
+
+@router.get(
+    "/{search_id}/events",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
+async def stream_events(
+    search_id: int,
+    request: Request,
+    db: DbDep,
+    settings: SettingsDep,
+    last_event_id: Annotated[str | None, Header()] = None,
+    after: Annotated[int | None, Query(ge=0, description="Resume after this event id")] = None,
+) -> StreamingResponse:
+    """Server-Sent Events; each has an ``id:``, so a client resumes with ``Last-Event-ID``."""
+    with db.read() as session:
+        searches.get_search(session, search_id)
+    start = after if after is not None else _parse_last_id(last_event_id)
+    return StreamingResponse(
+        event_stream(request, db, search_id, start, settings.event_poll_s),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+def _parse_last_id(value: str | None) -> int:
+    try:
+        return max(0, int(value)) if value else 0
+    except ValueError:
+        return 0
+
+
+@router.get("/{search_id}/model", response_class=FileResponse)
+def download_model(
+    search_id: int,
+    session: SessionDep,
+    settings: SettingsDep,
+    request: Request,
+    format: Literal["keras"] = "keras",
+) -> Response:
+    search = searches.get_search(session, search_id)
+    artifact = artifacts.best_model(session, search, format)
+    return artifact_response(settings, artifact, f"nasboard-search{search_id}-best", request)

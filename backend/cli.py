@@ -1,0 +1,275 @@
+"""``nasboard``: serve the dashboard, run workers, migrate, and drive searches from a shell."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import typer
+import yaml
+from tqdm import tqdm
+
+from backend.core.config import get_settings
+from backend.core.logging import configure
+
+app = typer.Typer(help="Run and watch neural architecture searches.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+UrlOpt = Annotated[
+    str, typer.Option("--url", envvar="NASBOARD_URL", help="The nasboard server to talk to")
+]
+DEFAULT_URL = "http://127.0.0.1:8000"
+DEMO_SEARCH: dict[str, Any] = {
+    "name": "demo: digits, evolution",
+    "dataset": "digits",
+    "strategy": "evolution",
+    "population_size": 6,
+    "generations": 3,
+    "epochs_per_candidate": 2,
+    "batch_size": 64,
+    "seed": 7,
+}
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Create or upgrade the schema to ``revision``."""
+    from backend.db.migrate import upgrade
+
+    upgrade(get_settings().resolved_database_url, revision)
+    typer.echo(f"database at {revision}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: str = "base") -> None:
+    from backend.db.migrate import downgrade
+
+    downgrade(get_settings().resolved_database_url, revision)
+    typer.echo(f"database at {revision}")
+
+
+def worker_argv(concurrency: int, name: str = "nasboard") -> list[str]:
+    """The real ``celery worker`` command line both `worker` and the embedded worker use."""
+    pool = "solo" if concurrency == 1 else "prefork"
+    return [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "worker.celery_app",
+        "worker",
+        "-Q",
+        "nasboard",
+        "--pool",
+        pool,
+        "--concurrency",
+        str(concurrency),
+        "--hostname",
+        f"{name}-{os.getpid()}@%h",
+        "--without-mingle",
+        "--without-gossip",
+        "--loglevel",
+        get_settings().log_level,
+    ]
+
+
+def worker_env(concurrency: int) -> dict[str, str]:
+    env = dict(os.environ)
+    if "NASBOARD_TF_THREADS" not in env:
+        # Avoid oversubscription when several candidates train at once on CPU.
+        env["NASBOARD_TF_THREADS"] = str(max(1, (os.cpu_count() or 1) // concurrency))
+    return env
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[int, typer.Option(min=1, help="Candidates trained at once")] = 1,
+) -> None:
+    """Start a Celery worker against the configured broker and database."""
+    argv = worker_argv(concurrency)
+    os.execve(sys.executable, argv, worker_env(concurrency))
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(envvar="NASBOARD_HOST")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(envvar="NASBOARD_PORT")] = 8000,
+    embedded_worker: Annotated[
+        bool, typer.Option(help="Start a worker beside the API (default with the embedded broker)")
+    ] = True,
+    demo: Annotated[bool, typer.Option(help="Submit a demo search on digits once up")] = False,
+    migrate: Annotated[bool, typer.Option(help="Upgrade the schema before serving")] = True,
+) -> None:
+    """Serve the dashboard and API; with the embedded default, also run a worker process."""
+    import uvicorn
+
+    from backend.api.app import create_app
+    from backend.db.migrate import upgrade
+
+    settings = get_settings()
+    configure(settings.log_level)
+    if migrate:
+        upgrade(settings.resolved_database_url)
+    proc = None
+    if embedded_worker and settings.embedded_broker:
+        proc = subprocess.Popen(worker_argv(1, "embedded"), env=worker_env(1))
+    if demo:
+        threading.Thread(target=_submit_demo, args=(f"http://{host}:{port}",), daemon=True).start()
+    typer.echo(f"nasboard: http://{host}:{port}  (database {settings.resolved_database_url})")
+    try:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    finally:
+        if proc is not None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def _submit_demo(url: str) -> None:
+    for _ in range(100):
+        try:
+            response = httpx.post(f"{url}/api/searches", json=DEMO_SEARCH, timeout=5)
+            typer.echo(f"demo search submitted: {url}/searches/{response.json()['id']}")
+            return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+
+
+def _load_spec(path: Path) -> dict[str, Any]:
+    text = path.read_text()
+    data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    if not isinstance(data, dict):
+        raise typer.BadParameter(f"{path} must hold one search object")
+    return data
+
+
+@app.command()
+def submit(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Search as JSON/YAML")],
+    url: UrlOpt = DEFAULT_URL,
+    watch_it: Annotated[bool, typer.Option("--watch", help="Follow it until it ends")] = False,
+) -> None:
+    """Submit a search described in FILE."""
+    response = httpx.post(f"{url}/api/searches", json=_load_spec(file), timeout=30)
+    if response.status_code != 201:
+        typer.echo(f"rejected ({response.status_code}): {response.text}", err=True)
+        raise typer.Exit(1)
+    search = response.json()
+    typer.echo(f"search {search['id']} {search['status']}: {url}/searches/{search['id']}")
+    if watch_it:
+        watch(search["id"], url)
+
+
+def sse_events(url: str, after: int = 0) -> Any:
+    """Yield (id, type, data) from an SSE stream, reconnecting with Last-Event-ID."""
+    last = after
+    while True:
+        headers = {"Last-Event-ID": str(last)} if last else {}
+        try:
+            with httpx.stream("GET", url, headers=headers, timeout=httpx.Timeout(5, read=60)) as r:
+                r.raise_for_status()
+                event_id, type_, data = None, "message", ""
+                for line in r.iter_lines():
+                    if line.startswith("id:"):
+                        event_id = int(line[3:].strip())
+                    elif line.startswith("event:"):
+                        type_ = line[6:].strip()
+                    elif line.startswith("data:"):
+                        data += line[5:].strip()
+                    elif line == "":
+                        if type_ == "end":
+                            return
+                        if data and event_id is not None:
+                            last = event_id
+                            yield event_id, type_, json.loads(data)
+                        event_id, type_, data = None, "message", ""
+        except (httpx.TransportError, httpx.HTTPStatusError) as exc:
+            if isinstance(exc, httpx.HTTPStatusError) and exc.response.status_code < 500:
+                raise
+            time.sleep(1)
+
+
+@app.command()
+def watch(search_id: int, url: UrlOpt = DEFAULT_URL) -> None:
+    """Follow a search live: a progress bar per generation, then the best accuracy."""
+    search = httpx.get(f"{url}/api/searches/{search_id}", timeout=10)
+    if search.status_code == 404:
+        typer.echo(f"search {search_id} not found", err=True)
+        raise typer.Exit(1)
+    pop = search.json()["config"]["population_size"]
+    bars: dict[int, tqdm] = {}
+    final = None
+    for _, type_, data in sse_events(f"{url}/api/searches/{search_id}/events"):
+        if type_ == "candidate_finished":
+            gen = data["generation"]
+            bar = bars.get(gen)
+            if bar is None:
+                bar = bars[gen] = tqdm(total=pop, desc=f"generation {gen}", unit="cand")
+            bar.update(1)
+            acc = data.get("val_accuracy")
+            bar.set_postfix(last=f"{acc:.3f}" if acc is not None else data["status"])
+        elif type_ == "generation_finished":
+            bar = bars.get(data["generation"])
+            if bar is not None:
+                bar.total = bar.n
+                bar.set_postfix(best=f"{data['best_val_accuracy'] or 0:.3f}")
+                bar.close()
+        elif type_ == "search_finished":
+            final = data
+    for bar in bars.values():
+        bar.close()
+    if final is None:
+        final = httpx.get(f"{url}/api/searches/{search_id}", timeout=10).json()
+    status = final.get("status")
+    best = final.get("best_val_accuracy")
+    test = (final.get("final") or {}).get("test_accuracy")
+    typer.echo(
+        f"search {search_id} {status}: best val accuracy "
+        f"{best if best is None else f'{best:.4f}'}, test accuracy "
+        f"{test if test is None else f'{test:.4f}'}"
+    )
+    if status != "succeeded":
+        raise typer.Exit(1)
+
+
+@app.command()
+def download(
+    search_id: int,
+    output: Annotated[Path | None, typer.Option("-o", "--output")] = None,
+    format: Annotated[str, typer.Option("--format")] = "keras",
+    url: UrlOpt = DEFAULT_URL,
+) -> None:
+    """Download a search's best model with a progress bar."""
+    with httpx.stream(
+        "GET", f"{url}/api/searches/{search_id}/model", params={"format": format}, timeout=60
+    ) as response:
+        if response.status_code != 200:
+            response.read()
+            typer.echo(f"{response.status_code}: {response.text}", err=True)
+            raise typer.Exit(1)
+        target = output or Path(f"search{search_id}-best.{format}")
+        total = int(response.headers.get("content-length", 0)) or None
+        with target.open("wb") as handle, tqdm(total=total, unit="B", unit_scale=True) as bar:
+            for chunk in response.iter_bytes():
+                handle.write(chunk)
+                bar.update(len(chunk))
+    typer.echo(f"saved {target} (sha256 {response.headers.get('etag', '').strip(chr(34))})")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,67 @@
+"""The Celery client app: broker configuration only, no tasks.
+
+The API sends task names with ids (JSON) through it; ``worker.celery_app`` adds the tasks.
+The embedded default uses kombu's filesystem transport under the data directory, so the
+embedded worker is a real ``celery worker`` process running the very same tasks.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from celery import Celery
+
+from backend.core.config import Settings, get_settings
+
+QUEUE = "nasboard"
+# Redis redelivers unacked tasks after this; task time limits stay below it.
+VISIBILITY_TIMEOUT_S = 6 * 3600
+
+
+def celery_config(settings: Settings) -> dict[str, Any]:
+    conf: dict[str, Any] = {
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        "task_ignore_result": True,
+        "result_backend": None,
+        "task_default_queue": QUEUE,
+        # At-least-once delivery; the database makes handling idempotent.
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "task_time_limit": VISIBILITY_TIMEOUT_S - 600,
+        "task_soft_time_limit": VISIBILITY_TIMEOUT_S - 900,
+        "broker_connection_retry_on_startup": True,
+        "worker_hijack_root_logger": False,
+        "worker_send_task_events": False,
+    }
+    if settings.embedded_broker:
+        folder = str(settings.queue_dir)
+        settings.queue_dir.mkdir(parents=True, exist_ok=True)
+        conf["broker_url"] = "filesystem://"
+        conf["broker_transport_options"] = {
+            "data_folder_in": folder,
+            "data_folder_out": folder,
+            "store_processed": False,
+        }
+    else:
+        conf["broker_url"] = settings.broker_url
+        conf["broker_transport_options"] = {"visibility_timeout": VISIBILITY_TIMEOUT_S}
+    return conf
+
+
+def make_celery(settings: Settings | None = None) -> Celery:
+    app = Celery("nasboard")
+    app.conf.update(celery_config(settings or get_settings()))
+    return app
+
+
+@lru_cache
+def get_celery() -> Celery:
+    return make_celery()
+
+
+def send(task: str, *args: int) -> None:
+    """Enqueue ``task`` with id arguments only."""
+    get_celery().send_task(task, args=list(args), queue=QUEUE)

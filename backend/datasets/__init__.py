@@ -1,0 +1,1 @@
+"""Datasets: what exists (for the API and the form) and how its arrays load (for the worker)."""

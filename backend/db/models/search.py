@@ -1,0 +1,54 @@
+"""A search: what the user asked for, where the engine stands, and how it ended."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Float, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backend.db.base import Base, JSONType, utcnow
+from backend.db.types import UTCDateTime
+
+QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = (
+    "queued",
+    "running",
+    "succeeded",
+    "failed",
+    "cancelled",
+)
+TERMINAL = frozenset({SUCCEEDED, FAILED, CANCELLED})
+STATUSES = (QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED)
+
+# Phases of a running search: evolving candidates, then the final training of the best.
+PHASE_SEARCH, PHASE_FINAL = "search", "final"
+
+
+class Search(Base):
+    __tablename__ = "searches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    dataset: Mapped[str] = mapped_column(String(100))
+    strategy: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default=QUEUED, index=True)
+    phase: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    # The validated request (search space included) exactly as accepted.
+    config: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    # The engine's JSON state after its last ask(): population, generation, rng state.
+    engine_state: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+    generation: Mapped[int] = mapped_column(Integer, default=0)
+    candidates_total: Mapped[int] = mapped_column(Integer, default=0)
+    # Last event sequence number: bumped under the row lock, so per-search event order is commit
+    # order even with concurrent writers (a global autoincrement id is not, on PostgreSQL).
+    event_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # No foreign key: candidates reference searches, and a cycle would complicate migrations.
+    best_candidate_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    best_val_accuracy: Mapped[float | None] = mapped_column(Float, nullable=True)
+    final_metrics: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), nullable=True, unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

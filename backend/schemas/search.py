@@ -1,0 +1,101 @@
+"""API schemas of a search: what a client may send, and what it gets back."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from backend.search.space import SearchSpace
+
+Strategy = Literal["evolution", "aging", "random", "nsga2"]
+SearchStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+
+
+class SearchBase(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    dataset: str = Field(
+        min_length=1, max_length=100, description="A built-in or uploaded dataset id"
+    )
+    strategy: Strategy = "evolution"
+    population_size: int = Field(default=8, ge=2, le=200)
+    generations: int = Field(default=3, ge=1, le=500)
+    epochs_per_candidate: int = Field(default=1, ge=1, le=100)
+    batch_size: int = Field(default=128, ge=8, le=4096)
+    seed: int = Field(default=0, ge=0, le=2**32 - 1)
+    crossover_prob: float = Field(default=0.5, ge=0.0, le=1.0)
+    mutation_rate: float = Field(default=0.3, ge=0.0, le=1.0)
+    tournament_size: int = Field(default=3, ge=2, le=50)
+    elitism: int = Field(default=1, ge=0, le=50)
+    objective: Literal["params", "flops"] = Field(
+        default="params", description="nsga2's second objective, minimised"
+    )
+    target_accuracy: float | None = Field(default=None, gt=0.0, le=1.0)
+    time_budget_s: float | None = Field(default=None, gt=0.0, le=7 * 24 * 3600)
+    final_epochs: int | None = Field(
+        default=None, ge=1, le=200, description="Epochs of the best genome's final training"
+    )
+    include_baseline: bool = Field(
+        default=True, description="Train the seed's hand-designed CNN as candidate 0"
+    )
+    search_space: SearchSpace | None = Field(
+        default=None, description="Defaults to the seed's space (preset 'seed')"
+    )
+
+
+class SearchCreate(SearchBase):
+    """Body of ``POST /api/searches``; unknown fields (owner, status, id...) are ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SearchCreate:
+        if self.elitism >= self.population_size:
+            raise ValueError("elitism must be smaller than population_size")
+        if self.tournament_size > self.population_size:
+            raise ValueError("tournament_size must not exceed population_size")
+        return self
+
+
+class Progress(BaseModel):
+    generation: int
+    generations: int
+    candidates_done: int
+    candidates_total: int
+    fraction: float
+    elapsed_s: float | None
+    eta_s: float | None
+
+
+class BestSummary(BaseModel):
+    candidate_id: int
+    generation: int
+    index: int
+    val_accuracy: float | None
+    params: int | None
+    flops: int | None
+
+
+class SearchPublic(BaseModel):
+    id: int
+    name: str
+    dataset: str
+    strategy: str
+    status: SearchStatus
+    phase: str | None
+    config: dict[str, Any]
+    progress: Progress
+    best: BestSummary | None
+    baseline: BestSummary | None
+    final: dict[str, Any] | None
+    model_available: bool
+    error: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class SearchesPublic(BaseModel):
+    items: list[SearchPublic]
+    count: int

@@ -1,0 +1,96 @@
+"""Candidate queries: server-side sort, filter and pagination; per-generation statistics."""
+
+from __future__ import annotations
+
+from statistics import fmean
+
+from sqlalchemy import asc, desc, func, select
+from sqlalchemy.orm import Session
+
+from backend.db.models import Candidate, EpochMetric
+from backend.db.models.candidate import SCORED
+from backend.schemas.candidate import GenerationStats
+from backend.services.errors import NotFound
+
+SORTABLE = {
+    "id": Candidate.id,
+    "generation": Candidate.generation,
+    "index": Candidate.index,
+    "val_accuracy": Candidate.val_accuracy,
+    "params": Candidate.params,
+    "flops": Candidate.flops,
+    "duration_s": Candidate.duration_s,
+}
+
+
+def list_candidates(
+    session: Session,
+    search_id: int,
+    *,
+    offset: int,
+    limit: int,
+    sort: str,
+    order: str,
+    status: str | None,
+    generation: int | None,
+) -> tuple[list[Candidate], int]:
+    where = [Candidate.search_id == search_id]
+    if status:
+        where.append(Candidate.status == status)
+    if generation is not None:
+        where.append(Candidate.generation == generation)
+    total = session.scalar(select(func.count()).select_from(Candidate).where(*where)) or 0
+    column = SORTABLE[sort]
+    direction = desc if order == "desc" else asc
+    stmt = (
+        select(Candidate)
+        .where(*where)
+        .order_by(direction(column).nulls_last(), Candidate.id)
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(session.scalars(stmt)), total
+
+
+def get_candidate(session: Session, candidate_id: int) -> Candidate:
+    candidate = session.get(Candidate, candidate_id)
+    if candidate is None:
+        raise NotFound(f"candidate {candidate_id} not found")
+    return candidate
+
+
+def epochs_of(session: Session, candidate_id: int) -> list[EpochMetric]:
+    stmt = (
+        select(EpochMetric)
+        .where(EpochMetric.candidate_id == candidate_id)
+        .order_by(EpochMetric.epoch)
+    )
+    return list(session.scalars(stmt))
+
+
+def generation_stats(session: Session, search_id: int) -> list[GenerationStats]:
+    rows = session.execute(
+        select(Candidate.generation, Candidate.status, Candidate.val_accuracy, Candidate.metrics)
+        .where(Candidate.search_id == search_id)
+        .order_by(Candidate.generation)
+    ).all()
+    by_gen: dict[int, list[tuple[str, float | None, dict]]] = {}
+    for gen, status, acc, metrics in rows:
+        by_gen.setdefault(gen, []).append((status, acc, metrics or {}))
+    return [stats_for(gen, items) for gen, items in by_gen.items()]
+
+
+def stats_for(generation: int, items: list[tuple[str, float | None, dict]]) -> GenerationStats:
+    accs = [a for s, a, _ in items if s in SCORED and a is not None]
+    losses = [m["val_loss"] for s, _, m in items if s in SCORED and m.get("val_loss") is not None]
+    return GenerationStats(
+        generation=generation,
+        count=len(items),
+        completed=sum(1 for s, _, _ in items if s in SCORED),
+        best_val_accuracy=max(accs) if accs else None,
+        mean_val_accuracy=fmean(accs) if accs else None,
+        worst_val_accuracy=min(accs) if accs else None,
+        best_val_loss=min(losses) if losses else None,
+        mean_val_loss=fmean(losses) if losses else None,
+        worst_val_loss=max(losses) if losses else None,
+    )

@@ -1,0 +1,201 @@
+"""The only TensorFlow code: genome -> keras.Model, training, metrics, saving.
+
+Training streams per-epoch metrics through a callback so the runner can store them and
+publish them live, and stop promptly when the search is cancelled.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras
+import tensorflow as tf
+
+from backend.datasets.splits import Splits
+from worker.model_builder import build_model, compile_model
+
+# on_epoch(epoch, metrics) -> keep going?
+EpochHook = Callable[[int, dict[str, float]], bool]
+# should_stop() -> stop now? Polled between batches, so a cancel is honoured mid-epoch.
+StopHook = Callable[[], bool]
+
+STOP_POLL_S = 1.0
+
+
+class NonFiniteLoss(RuntimeError):
+    """Training diverged (NaN or infinite loss)."""
+
+
+@dataclass
+class TrainResult:
+    model: keras.Model
+    history: list[dict[str, float]]
+    metrics: dict[str, float]
+    stopped: bool = False
+
+
+@dataclass
+class FinalResult:
+    model: keras.Model
+    history: list[dict[str, float]]
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+def configure_threads(threads: int | None) -> None:
+    """Cap TensorFlow's threads so several worker processes do not oversubscribe the cores."""
+    if threads:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(max(1, min(2, threads)))
+
+
+class _Stream(keras.callbacks.Callback):
+    def __init__(self, on_epoch: EpochHook | None, should_stop: StopHook | None) -> None:
+        super().__init__()
+        self.on_epoch = on_epoch
+        self.should_stop = should_stop
+        self.history: list[dict[str, float]] = []
+        self.stopped = False
+        self._last_poll = time.monotonic()
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            raise NonFiniteLoss(f"loss became {float(loss)} at batch {batch}")
+        if self.should_stop and time.monotonic() - self._last_poll >= STOP_POLL_S:
+            self._last_poll = time.monotonic()
+            if self.should_stop():
+                self.stopped = True
+                self.model.stop_training = True
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        logs = logs or {}
+        point = {
+            "train_accuracy": float(logs.get("accuracy", float("nan"))),
+            "train_loss": float(logs.get("loss", float("nan"))),
+            "val_accuracy": float(logs.get("val_accuracy", float("nan"))),
+            "val_loss": float(logs.get("val_loss", float("nan"))),
+        }
+        if not math.isfinite(point["train_loss"]):
+            raise NonFiniteLoss(f"loss became {point['train_loss']} in epoch {epoch + 1}")
+        point = {k: v for k, v in point.items() if math.isfinite(v)}
+        self.history.append(point)
+        if self.on_epoch is not None and not self.on_epoch(epoch + 1, point):
+            self.stopped = True
+            self.model.stop_training = True
+
+
+def _dataset(
+    x: np.ndarray, y: np.ndarray, batch_size: int, shuffle_seed: int | None
+) -> tf.data.Dataset:
+    ds = tf.data.Dataset.from_tensor_slices((x, y))
+    if shuffle_seed is not None:
+        ds = ds.shuffle(min(len(x), 10_000), seed=shuffle_seed, reshuffle_each_iteration=True)
+    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def inference_latency_ms(model: keras.Model, sample: np.ndarray, repeats: int = 5) -> float:
+    """Median wall time of one single-image forward pass."""
+    x = tf.convert_to_tensor(sample[:1])
+    model(x, training=False)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        model(x, training=False)
+        times.append((time.perf_counter() - start) * 1000)
+    return float(np.median(times))
+
+
+def train_candidate(
+    genome: dict,
+    data: Splits,
+    num_classes: int,
+    *,
+    epochs: int,
+    batch_size: int,
+    seed: int,
+    on_epoch: EpochHook | None = None,
+    should_stop: StopHook | None = None,
+) -> TrainResult:
+    """Train on the train split, score on validation; the test split is not touched."""
+    keras.utils.set_random_seed(seed)
+    model = build_model(genome, data.x_train.shape[1:], num_classes)
+    compile_model(model, genome)
+    stream = _Stream(on_epoch, should_stop)
+    model.fit(
+        _dataset(data.x_train, data.y_train, batch_size, seed),
+        validation_data=_dataset(data.x_val, data.y_val, batch_size, None),
+        epochs=epochs,
+        verbose=0,
+        callbacks=[stream],
+    )
+    last = stream.history[-1] if stream.history else {}
+    metrics = dict(last)
+    metrics["epochs_trained"] = float(len(stream.history))
+    metrics["latency_ms"] = inference_latency_ms(model, data.x_val)
+    return TrainResult(model=model, history=stream.history, metrics=metrics, stopped=stream.stopped)
+
+
+def classification_report(
+    y_true: np.ndarray, y_pred: np.ndarray, num_classes: int
+) -> dict[str, Any]:
+    """Accuracy, macro precision/recall/F1 and the confusion matrix (rows: true class)."""
+    cm = np.zeros((num_classes, num_classes), dtype=np.int64)
+    np.add.at(cm, (y_true.astype(int), y_pred.astype(int)), 1)
+    tp = np.diag(cm).astype(float)
+    predicted = cm.sum(axis=0).astype(float)
+    actual = cm.sum(axis=1).astype(float)
+    precision = np.divide(tp, predicted, out=np.zeros_like(tp), where=predicted > 0)
+    recall = np.divide(tp, actual, out=np.zeros_like(tp), where=actual > 0)
+    denom = precision + recall
+    f1 = np.divide(2 * precision * recall, denom, out=np.zeros_like(tp), where=denom > 0)
+    return {
+        "test_accuracy": float(tp.sum() / max(1, cm.sum())),
+        "precision": float(precision.mean()),
+        "recall": float(recall.mean()),
+        "f1": float(f1.mean()),
+        "confusion_matrix": cm.tolist(),
+    }
+
+
+def final_train(
+    genome: dict,
+    data: Splits,
+    num_classes: int,
+    *,
+    epochs: int,
+    batch_size: int,
+    seed: int,
+    on_epoch: EpochHook | None = None,
+    should_stop: StopHook | None = None,
+) -> FinalResult:
+    """Retrain from scratch on train+validation, then score once on the test split."""
+    keras.utils.set_random_seed(seed)
+    x = np.concatenate([data.x_train, data.x_val])
+    y = np.concatenate([data.y_train, data.y_val])
+    model = build_model(genome, x.shape[1:], num_classes)
+    compile_model(model, genome)
+    stream = _Stream(on_epoch, should_stop)
+    model.fit(_dataset(x, y, batch_size, seed), epochs=epochs, verbose=0, callbacks=[stream])
+    probs = model.predict(_dataset(data.x_test, data.y_test, 512, None), verbose=0)
+    report = classification_report(data.y_test, probs.argmax(axis=1), num_classes)
+    report["epochs"] = len(stream.history)
+    report["latency_ms"] = inference_latency_ms(model, data.x_test)
+    return FinalResult(model=model, history=stream.history, metrics=report)
+
+
+def save_keras(model: keras.Model, path: Path) -> None:
+    """Write atomically: a reader never sees a half-written model."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.stem + ".tmp.keras")
+    model.save(tmp)
+    tmp.replace(path)

@@ -1,0 +1,619 @@
+"""Drive a search: ask the engine, evaluate candidates, persist results, close generations.
+
+Every step reads what it needs from the database and writes its outcome in one transaction,
+so any worker can pick up any step and a redelivered task resumes instead of starting over.
+Tasks (worker.tasks) stay thin and only call these functions.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from backend.search.engine import Engine, EngineConfig, Proposal, Result
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from backend.core.logging import log
+from backend.datasets.info import DatasetInfo
+from backend.datasets.registry import dataset_info
+from backend.db.base import utcnow
+from backend.db.models import Artifact, Candidate, EpochMetric, Search
+from backend.db.models import candidate as cstate
+from backend.db.models import search as sstate
+from backend.db.models.artifact import BEST_MODEL, CANDIDATE_MODEL
+from backend.db.session import Database
+from backend.search.genome import genome_hash
+from backend.search.space import SearchSpace
+from backend.services import events as ev
+from backend.services.artifacts import sha256_of
+from backend.services.candidates import stats_for
+
+logger = logging.getLogger("nasboard.runner")
+
+MAX_ATTEMPTS = 3
+LEASE_S = 900
+# The search fails when more than this share of a generation's candidates failed.
+MAX_FAILED_FRACTION = 0.5
+
+
+@dataclass
+class Next:
+    """What the caller must enqueue after a step committed."""
+
+    evaluate: list[int] = field(default_factory=list)
+    finalize: bool = False
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def lock_search(session: Session, search_id: int) -> Search | None:
+    """Row lock on PostgreSQL; SQLite writers already hold the database lock (BEGIN IMMEDIATE)."""
+    return session.scalar(select(Search).where(Search.id == search_id).with_for_update())
+
+
+def engine_config(search: Search, info: DatasetInfo) -> EngineConfig:
+    cfg = search.config
+    return EngineConfig(
+        strategy=cfg["strategy"],
+        space=SearchSpace.model_validate(cfg["search_space"]),
+        input_shape=tuple(info.input_shape),  # type: ignore[arg-type]
+        num_classes=info.num_classes,
+        population_size=cfg["population_size"],
+        generations=cfg["generations"],
+        seed=cfg["seed"],
+        crossover_prob=cfg["crossover_prob"],
+        mutation_rate=cfg["mutation_rate"],
+        tournament_size=cfg["tournament_size"],
+        elitism=cfg["elitism"],
+        objective=cfg["objective"],
+        include_baseline=cfg["include_baseline"],
+    )
+
+
+def _info(db: Database, search: Search) -> DatasetInfo:
+    info = dataset_info(db, search.dataset)
+    if info is None:
+        raise LookupError(f"dataset {search.dataset!r} is not available")
+    return info
+
+
+def _insert_proposals(
+    session: Session, search: Search, proposals: list[Proposal]
+) -> list[Candidate]:
+    """Store a generation's proposals; parents map from (generation, index) to candidate ids."""
+    wanted = {p for prop in proposals for p in prop.parents}
+    ids: dict[tuple[int, int], int] = {}
+    if wanted:
+        rows = session.execute(
+            select(Candidate.generation, Candidate.index, Candidate.id).where(
+                Candidate.search_id == search.id
+            )
+        )
+        ids = {(g, i): cid for g, i, cid in rows if (g, i) in wanted}
+    created = []
+    for prop in proposals:
+        candidate = Candidate(
+            search_id=search.id,
+            generation=prop.generation,
+            index=prop.index,
+            status=cstate.PENDING,
+            genome=prop.genome,
+            genome_hash=genome_hash(prop.genome),
+            origin=prop.origin,
+            detail=prop.detail,
+            parent_ids=[ids[p] for p in prop.parents if p in ids],
+            metrics={},
+        )
+        session.add(candidate)
+        created.append(candidate)
+    session.flush()
+    return created
+
+
+def _pending_ids(session: Session, search: Search) -> list[int]:
+    stmt = select(Candidate.id).where(
+        Candidate.search_id == search.id,
+        Candidate.generation == search.generation,
+        Candidate.status.not_in(cstate.DONE),
+    )
+    return list(session.scalars(stmt.order_by(Candidate.index)))
+
+
+def start_search(db: Database, search_id: int) -> Next:
+    """Start a queued search or resume a running one from what is stored."""
+    with db.write() as session:
+        search = lock_search(session, search_id)
+        if search is None or search.status in sstate.TERMINAL:
+            return Next()
+        if search.status == sstate.QUEUED:
+            search.status = sstate.RUNNING
+            search.phase = sstate.PHASE_SEARCH
+            search.started_at = utcnow()
+            ev.add_event(session, search.id, ev.SEARCH_STATUS, status=sstate.RUNNING)
+            log(logger, "search started", search=search.id, strategy=search.strategy)
+        if search.phase == sstate.PHASE_FINAL:
+            return Next(finalize=True)
+        if search.engine_state is None:
+            engine = Engine(engine_config(search, _info(db, search)))
+            proposals = engine.ask()
+            _insert_proposals(session, search, proposals)
+            search.engine_state = engine.state_dict()
+            search.generation = proposals[0].generation if proposals else 0
+            search.candidates_total = engine.expected_total()
+        return Next(evaluate=_pending_ids(session, search))
+
+
+@dataclass
+class Claim:
+    candidate_id: int
+    search_id: int
+    token: str
+    attempt: int
+    genome: dict[str, Any]
+    seed: int
+    dataset: str
+    epochs: int
+    batch_size: int
+
+
+def _over_budget(search: Search) -> bool:
+    budget = search.config.get("time_budget_s")
+    if not budget or search.started_at is None:
+        return False
+    return (utcnow() - search.started_at).total_seconds() >= budget
+
+
+def claim(db: Database, candidate_id: int) -> tuple[Claim | None, Next]:
+    """Take a lease on a candidate, or settle it without training (done, reused, given up)."""
+    taken, settled_search = _claim(db, candidate_id)
+    if settled_search is not None:
+        return None, advance(db, settled_search)
+    return taken, Next()
+
+
+def _claim(db: Database, candidate_id: int) -> tuple[Claim | None, int | None]:
+    with db.write() as session:
+        candidate = session.scalar(
+            select(Candidate).where(Candidate.id == candidate_id).with_for_update()
+        )
+        if candidate is None:
+            return None, None
+        search = session.get(Search, candidate.search_id)
+        assert search is not None
+        now = utcnow()
+        if candidate.status in cstate.DONE:
+            return None, candidate.search_id
+        if (
+            candidate.status == cstate.RUNNING
+            and candidate.lease_expires_at is not None
+            and candidate.lease_expires_at > now
+        ):
+            return None, None  # a duplicate delivery while another worker holds the lease
+        if search.status != sstate.RUNNING or _over_budget(search):
+            reason = "search over its time budget" if search.status == sstate.RUNNING else None
+            _settle(session, candidate, cstate.CANCELLED, error=reason or f"search {search.status}")
+            return None, search.id
+        twin = session.scalar(
+            select(Candidate).where(
+                Candidate.search_id == candidate.search_id,
+                Candidate.genome_hash == candidate.genome_hash,
+                Candidate.status == cstate.COMPLETED,
+                Candidate.id != candidate.id,
+            )
+        )
+        if twin is not None:
+            candidate.val_accuracy = twin.val_accuracy
+            candidate.metrics = dict(twin.metrics)
+            candidate.params, candidate.flops = twin.params, twin.flops
+            candidate.reused_from_id = twin.id
+            _settle(session, candidate, cstate.REUSED)
+            return None, search.id
+        if candidate.attempts >= MAX_ATTEMPTS:
+            error = f"gave up after {candidate.attempts} attempts: {candidate.error or 'unknown'}"
+            _settle(session, candidate, cstate.FAILED, error=error)
+            return None, search.id
+        candidate.attempts += 1
+        candidate.status = cstate.RUNNING
+        candidate.lease_token = uuid.uuid4().hex
+        candidate.lease_expires_at = now + timedelta(seconds=LEASE_S)
+        candidate.heartbeat_at = now
+        candidate.started_at = now
+        candidate.worker = worker_name()
+        # A retry starts its learning curve afresh.
+        session.execute(delete(EpochMetric).where(EpochMetric.candidate_id == candidate.id))
+        ev.add_event(
+            session,
+            search.id,
+            ev.CANDIDATE_STARTED,
+            candidate_id=candidate.id,
+            generation=candidate.generation,
+            index=candidate.index,
+            attempt=candidate.attempts,
+        )
+        cfg = search.config
+        return (
+            Claim(
+                candidate_id=candidate.id,
+                search_id=search.id,
+                token=candidate.lease_token,
+                attempt=candidate.attempts,
+                genome=candidate.genome,
+                seed=int(cfg["seed"]) * 100_003 + candidate.generation * 1009 + candidate.index,
+                dataset=search.dataset,
+                epochs=int(cfg["epochs_per_candidate"]),
+                batch_size=int(cfg["batch_size"]),
+            ),
+            None,
+        )
+
+
+def _settle(session: Session, candidate: Candidate, status: str, error: str | None = None) -> None:
+    """Close a candidate (any terminal status) and report it, in the caller's transaction."""
+    candidate.status = status
+    candidate.error = error
+    candidate.finished_at = utcnow()
+    candidate.lease_token = None
+    candidate.lease_expires_at = None
+    if candidate.started_at is not None and status in (cstate.COMPLETED, cstate.FAILED):
+        candidate.duration_s = (candidate.finished_at - candidate.started_at).total_seconds()
+    ev.add_event(
+        session,
+        candidate.search_id,
+        ev.CANDIDATE_FINISHED,
+        candidate_id=candidate.id,
+        generation=candidate.generation,
+        index=candidate.index,
+        status=status,
+        val_accuracy=candidate.val_accuracy,
+        val_loss=(candidate.metrics or {}).get("val_loss"),
+        params=candidate.params,
+        flops=candidate.flops,
+        origin=candidate.origin,
+        error=error,
+    )
+    log(
+        logger,
+        "candidate finished",
+        search=candidate.search_id,
+        candidate=candidate.id,
+        generation=candidate.generation,
+        index=candidate.index,
+        status=status,
+        val_accuracy=candidate.val_accuracy,
+        error=error,
+    )
+
+
+def record_epoch(db: Database, claim_: Claim, epoch: int, point: dict[str, float]) -> bool:
+    """Store one epoch and extend the lease; False when training should stop (lease lost or
+    search no longer running)."""
+    with db.write() as session:
+        candidate = session.get(Candidate, claim_.candidate_id)
+        search = session.get(Search, claim_.search_id)
+        if candidate is None or search is None or candidate.lease_token != claim_.token:
+            return False
+        now = utcnow()
+        candidate.heartbeat_at = now
+        candidate.lease_expires_at = now + timedelta(seconds=LEASE_S)
+        session.add(EpochMetric(candidate_id=candidate.id, epoch=epoch, **point))
+        ev.add_event(
+            session,
+            search.id,
+            ev.EPOCH,
+            candidate_id=candidate.id,
+            generation=candidate.generation,
+            index=candidate.index,
+            epoch=epoch,
+            epochs=claim_.epochs,
+            **point,
+        )
+        return search.status == sstate.RUNNING and not _over_budget(search)
+
+
+def search_stopped(db: Database, search_id: int) -> bool:
+    with db.read() as session:
+        status = session.scalar(select(Search.status).where(Search.id == search_id))
+    return status != sstate.RUNNING
+
+
+def complete(
+    db: Database,
+    claim_: Claim,
+    metrics: dict[str, float],
+    params: int,
+    flops: int,
+    model_path: str | None,
+    stopped: bool,
+) -> Next:
+    """Accept a result only with a live lease: candidate, metrics, artifact and event at once."""
+    with db.write() as session:
+        candidate = session.scalar(
+            select(Candidate).where(Candidate.id == claim_.candidate_id).with_for_update()
+        )
+        if candidate is None or candidate.lease_token != claim_.token:
+            log(
+                logger,
+                "result discarded: lease lost",
+                search=claim_.search_id,
+                candidate=claim_.candidate_id,
+            )
+            return Next()
+        candidate.metrics = metrics
+        candidate.val_accuracy = metrics.get("val_accuracy")
+        candidate.params, candidate.flops = params, flops
+        if stopped:
+            _settle(session, candidate, cstate.CANCELLED, error="stopped: search no longer running")
+        else:
+            _settle(session, candidate, cstate.COMPLETED)
+            if model_path is not None:
+                _store_artifact(
+                    session, db, claim_.search_id, candidate.id, CANDIDATE_MODEL, model_path
+                )
+    return advance(db, claim_.search_id)
+
+
+def fail(db: Database, claim_: Claim, error: str) -> Next:
+    """Record a failed attempt; retry below the cap (the cap lives here, not in the broker)."""
+    with db.write() as session:
+        candidate = session.scalar(
+            select(Candidate).where(Candidate.id == claim_.candidate_id).with_for_update()
+        )
+        if candidate is None or candidate.lease_token != claim_.token:
+            return Next()
+        log(
+            logger,
+            "candidate attempt failed",
+            logging.WARNING,
+            search=claim_.search_id,
+            candidate=candidate.id,
+            attempt=candidate.attempts,
+            error=error,
+        )
+        if candidate.attempts < MAX_ATTEMPTS:
+            candidate.status = cstate.PENDING
+            candidate.error = error
+            candidate.lease_token = None
+            candidate.lease_expires_at = None
+            return Next(evaluate=[candidate.id])
+        _settle(
+            session, candidate, cstate.FAILED, error=f"failed {candidate.attempts} times: {error}"
+        )
+    return advance(db, claim_.search_id)
+
+
+def _store_artifact(
+    session: Session,
+    db: Database,
+    search_id: int,
+    candidate_id: int | None,
+    kind: str,
+    rel_path: str,
+) -> None:
+    from backend.core.config import get_settings
+
+    path = get_settings().data_dir / rel_path
+    existing = session.scalar(
+        select(Artifact).where(
+            Artifact.search_id == search_id,
+            Artifact.candidate_id == candidate_id
+            if candidate_id is not None
+            else Artifact.candidate_id.is_(None),
+            Artifact.kind == kind,
+            Artifact.format == "keras",
+        )
+    )
+    artifact = existing or Artifact(
+        search_id=search_id, candidate_id=candidate_id, kind=kind, format="keras"
+    )
+    artifact.path = rel_path
+    artifact.sha256 = sha256_of(path)
+    artifact.size = path.stat().st_size
+    session.add(artifact)
+
+
+def _best(session: Session, search_id: int) -> Candidate | None:
+    stmt = (
+        select(Candidate)
+        .where(
+            Candidate.search_id == search_id,
+            Candidate.status.in_(cstate.SCORED),
+            Candidate.val_accuracy.is_not(None),
+        )
+        .order_by(Candidate.val_accuracy.desc(), Candidate.params.asc(), Candidate.id.asc())
+        .limit(1)
+    )
+    return session.scalar(stmt)
+
+
+def advance(db: Database, search_id: int) -> Next:
+    """Close the current generation once all its candidates are done, then ask for the next."""
+    with db.write() as session:
+        search = lock_search(session, search_id)
+        if search is None or search.status != sstate.RUNNING or search.phase != sstate.PHASE_SEARCH:
+            return Next()
+        gen = search.generation
+        rows = list(
+            session.scalars(
+                select(Candidate)
+                .where(Candidate.search_id == search_id, Candidate.generation == gen)
+                .order_by(Candidate.index)
+            )
+        )
+        if any(c.status not in cstate.DONE for c in rows):
+            return Next()
+        stats = stats_for(gen, [(c.status, c.val_accuracy, c.metrics or {}) for c in rows])
+        ev.add_event(session, search_id, ev.GENERATION_FINISHED, **stats.model_dump())
+        best = _best(session, search_id)
+        if best is not None:
+            search.best_candidate_id = best.id
+            search.best_val_accuracy = best.val_accuracy
+        engine = Engine(engine_config(search, _info(db, search)), search.engine_state)
+        engine.tell(
+            [
+                Result(
+                    generation=c.generation,
+                    index=c.index,
+                    fitness=c.val_accuracy if c.status in cstate.SCORED else None,
+                    params=int(c.params or 0),
+                    flops=int(c.flops or 0),
+                )
+                for c in rows
+            ]
+        )
+        log(
+            logger,
+            "generation finished",
+            search=search_id,
+            generation=gen,
+            best_val_accuracy=stats.best_val_accuracy,
+            completed=stats.completed,
+            count=stats.count,
+        )
+        failed = sum(1 for c in rows if c.status == cstate.FAILED)
+        if rows and failed / len(rows) > MAX_FAILED_FRACTION:
+            _finish(
+                session,
+                search,
+                sstate.FAILED,
+                f"{failed} of {len(rows)} candidates failed in generation {gen}",
+            )
+            return Next()
+        target = search.config.get("target_accuracy")
+        reason = None
+        if engine.finished:
+            reason = "generations done"
+        elif target is not None and best is not None and (best.val_accuracy or 0) >= target:
+            reason = f"target accuracy {target} reached"
+        elif _over_budget(search):
+            reason = "time budget spent"
+        if reason is not None:
+            search.engine_state = engine.state_dict()
+            return _enter_final(session, search, reason)
+        proposals = engine.ask()
+        _insert_proposals(session, search, proposals)
+        search.engine_state = engine.state_dict()
+        search.generation = proposals[0].generation if proposals else gen + 1
+        return Next(evaluate=_pending_ids(session, search))
+
+
+def _enter_final(session: Session, search: Search, reason: str) -> Next:
+    if search.best_candidate_id is None:
+        _finish(session, search, sstate.FAILED, "no candidate trained successfully")
+        return Next()
+    search.phase = sstate.PHASE_FINAL
+    ev.add_event(
+        session,
+        search.id,
+        ev.SEARCH_STATUS,
+        status=search.status,
+        phase=sstate.PHASE_FINAL,
+        reason=reason,
+    )
+    log(logger, "search entering final training", search=search.id, reason=reason)
+    return Next(finalize=True)
+
+
+def _finish(session: Session, search: Search, status: str, error: str | None = None) -> None:
+    search.status = status
+    search.phase = None
+    search.error = error
+    search.finished_at = utcnow()
+    ev.add_event(session, search.id, ev.SEARCH_STATUS, status=status, error=error)
+    ev.add_event(
+        session,
+        search.id,
+        ev.SEARCH_FINISHED,
+        status=status,
+        best_candidate_id=search.best_candidate_id,
+        best_val_accuracy=search.best_val_accuracy,
+        final=search.final_metrics,
+        error=error,
+    )
+    log(
+        logger,
+        "search finished",
+        search=search.id,
+        status=status,
+        error=error,
+        best_val_accuracy=search.best_val_accuracy,
+    )
+
+
+@dataclass
+class FinalJob:
+    search_id: int
+    genome: dict[str, Any]
+    dataset: str
+    epochs: int
+    batch_size: int
+    seed: int
+    best_candidate_id: int
+
+
+def begin_final(db: Database, search_id: int) -> FinalJob | None:
+    with db.read() as session:
+        search = session.get(Search, search_id)
+        if search is None or search.status != sstate.RUNNING or search.phase != sstate.PHASE_FINAL:
+            return None
+        best = (
+            session.get(Candidate, search.best_candidate_id) if search.best_candidate_id else None
+        )
+        if best is None:
+            return None
+        cfg = search.config
+        return FinalJob(
+            search_id=search_id,
+            genome=best.genome,
+            dataset=search.dataset,
+            epochs=int(cfg["final_epochs"]),
+            batch_size=int(cfg["batch_size"]),
+            seed=int(cfg["seed"]),
+            best_candidate_id=best.id,
+        )
+
+
+def record_final_epoch(db: Database, job: FinalJob, epoch: int, point: dict[str, float]) -> bool:
+    with db.write() as session:
+        ev.add_event(
+            session, job.search_id, ev.FINAL_EPOCH, epoch=epoch, epochs=job.epochs, **point
+        )
+        status = session.scalar(select(Search.status).where(Search.id == job.search_id))
+    return status == sstate.RUNNING
+
+
+def finish_final(
+    db: Database, job: FinalJob, metrics: dict[str, Any], history: list, model_path: str
+) -> None:
+    with db.write() as session:
+        search = lock_search(session, job.search_id)
+        if search is None or search.status != sstate.RUNNING or search.phase != sstate.PHASE_FINAL:
+            return
+        _store_artifact(session, db, search.id, None, BEST_MODEL, model_path)
+        baseline = session.scalar(
+            select(Candidate).where(
+                Candidate.search_id == search.id, Candidate.origin == "baseline"
+            )
+        )
+        search.final_metrics = {
+            **metrics,
+            "history": history,
+            "candidate_id": job.best_candidate_id,
+            "baseline_val_accuracy": baseline.val_accuracy if baseline else None,
+            "finished_at": datetime.now(UTC).isoformat(),
+        }
+        _finish(session, search, sstate.SUCCEEDED)
+
+
+def fail_search(db: Database, search_id: int, error: str) -> None:
+    with db.write() as session:
+        search = lock_search(session, search_id)
+        if search is not None and search.status not in sstate.TERMINAL:
+            _finish(session, search, sstate.FAILED, error)

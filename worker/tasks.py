@@ -1,0 +1,166 @@
+"""Thin Celery tasks: take ids, call the runner, enqueue what it says comes next."""
+
+from __future__ import annotations
+
+import logging
+import os
+import traceback
+
+from sqlalchemy import select
+
+from backend.core.config import get_settings
+from backend.core.logging import log
+from backend.core.queue import QUEUE
+from backend.datasets.registry import dataset_info
+from backend.db.models import Search
+from backend.db.models import search as sstate
+from backend.db.session import Database, get_database
+from worker import runner
+from worker.celery_app import app
+
+logger = logging.getLogger("nasboard.tasks")
+
+RUN_SEARCH = "worker.run_search"
+EVALUATE = "worker.evaluate_candidate"
+FINALIZE = "worker.finalize_search"
+
+
+def _db() -> Database:
+    return get_database(get_settings().resolved_database_url)
+
+
+def dispatch(nxt: runner.Next, search_id: int | None = None) -> None:
+    for candidate_id in nxt.evaluate:
+        app.send_task(EVALUATE, args=[candidate_id], queue=QUEUE)
+    if nxt.finalize and search_id is not None:
+        app.send_task(FINALIZE, args=[search_id], queue=QUEUE)
+
+
+@app.task(name=RUN_SEARCH)
+def run_search(search_id: int) -> None:
+    """Start or resume a search from what the database holds."""
+    db = _db()
+    try:
+        dispatch(runner.start_search(db, search_id), search_id)
+    except Exception as exc:
+        log(logger, "search could not start", logging.ERROR, search=search_id, error=str(exc))
+        runner.fail_search(db, search_id, f"could not start: {exc}")
+
+
+@app.task(name=EVALUATE)
+def evaluate_candidate(candidate_id: int) -> None:
+    db = _db()
+    taken, nxt = runner.claim(db, candidate_id)
+    if taken is None:
+        dispatch(nxt, _search_of(db, candidate_id))
+        return
+    try:
+        nxt = _train(db, taken)
+    except Exception as exc:
+        reason = f"{type(exc).__name__}: {exc}"
+        log(
+            logger,
+            "training error",
+            logging.WARNING,
+            search=taken.search_id,
+            candidate=candidate_id,
+            error=reason,
+            trace=traceback.format_exc(limit=3),
+        )
+        nxt = runner.fail(db, taken, reason)
+    dispatch(nxt, taken.search_id)
+
+
+def _search_of(db: Database, candidate_id: int) -> int | None:
+    from backend.db.models import Candidate
+
+    with db.read() as session:
+        return session.scalar(select(Candidate.search_id).where(Candidate.id == candidate_id))
+
+
+def _train(db: Database, taken: runner.Claim) -> runner.Next:
+    from backend.search.cost import cost
+    from worker import evaluator
+    from worker.datasets import get_splits
+
+    info = dataset_info(db, taken.dataset)
+    if info is None:
+        raise LookupError(f"dataset {taken.dataset!r} is not available")
+    data = get_splits(taken.dataset)
+    log(
+        logger,
+        "candidate training",
+        search=taken.search_id,
+        candidate=taken.candidate_id,
+        attempt=taken.attempt,
+        epochs=taken.epochs,
+    )
+    result = evaluator.train_candidate(
+        taken.genome,
+        data,
+        info.num_classes,
+        epochs=taken.epochs,
+        batch_size=taken.batch_size,
+        seed=taken.seed,
+        on_epoch=lambda epoch, point: runner.record_epoch(db, taken, epoch, point),
+        should_stop=lambda: runner.search_stopped(db, taken.search_id),
+    )
+    _, flops = cost(taken.genome, info.input_shape, info.num_classes)
+    params = int(result.model.count_params())
+    rel = f"artifacts/search_{taken.search_id}/candidate_{taken.candidate_id}.keras"
+    model_path = None
+    if not result.stopped:
+        evaluator.save_keras(result.model, get_settings().data_dir / rel)
+        model_path = rel
+    return runner.complete(db, taken, result.metrics, params, flops, model_path, result.stopped)
+
+
+@app.task(name=FINALIZE)
+def finalize_search(search_id: int) -> None:
+    """Retrain the best genome on train+validation and score it once on the test split."""
+    from worker import evaluator
+    from worker.datasets import get_splits
+
+    db = _db()
+    job = runner.begin_final(db, search_id)
+    if job is None:
+        return
+    try:
+        info = dataset_info(db, job.dataset)
+        if info is None:
+            raise LookupError(f"dataset {job.dataset!r} is not available")
+        log(
+            logger,
+            "final training",
+            search=search_id,
+            candidate=job.best_candidate_id,
+            epochs=job.epochs,
+        )
+        result = evaluator.final_train(
+            job.genome,
+            get_splits(job.dataset),
+            info.num_classes,
+            epochs=job.epochs,
+            batch_size=job.batch_size,
+            seed=job.seed,
+            on_epoch=lambda epoch, point: runner.record_final_epoch(db, job, epoch, point),
+        )
+        rel = f"artifacts/search_{search_id}/best.keras"
+        evaluator.save_keras(result.model, get_settings().data_dir / rel)
+        runner.finish_final(db, job, result.metrics, result.history, rel)
+    except Exception as exc:
+        log(logger, "final training failed", logging.ERROR, search=search_id, error=str(exc))
+        runner.fail_search(db, search_id, f"final training failed: {exc}")
+
+
+def resume_unfinished() -> None:
+    with _db().read() as session:
+        ids = list(
+            session.scalars(
+                select(Search.id).where(Search.status.in_([sstate.QUEUED, sstate.RUNNING]))
+            )
+        )
+    for search_id in ids:
+        app.send_task(RUN_SEARCH, args=[search_id], queue=QUEUE)
+    if ids:
+        log(logger, "resumed unfinished searches", searches=ids, pid=os.getpid())
