@@ -129,7 +129,11 @@ def encode_with_ids(arch: Arch) -> tuple[Genome, NodeIds]:
             main = add(
                 POOL_OPS[b.pool.kind],
                 [main],
-                {"pool_size": b.pool.pool_size, "strides": b.pool.strides, "padding": b.pool.padding},
+                {
+                    "pool_size": b.pool.pool_size,
+                    "strides": b.pool.strides,
+                    "padding": b.pool.padding,
+                },
             )
         if b.dropout > 0:
             main = add("dropout", [main], {"rate": b.dropout})
@@ -262,11 +266,13 @@ def _ok(hw: tuple[int, int]) -> bool:
 
 
 def feasible_convs(
-    hw: tuple[int, int], space: SearchSpace, target: tuple[int, int] | None = None,
+    hw: tuple[int, int],
+    space: SearchSpace,
+    target: tuple[int, int] | None = None,
     strides: tuple[int, ...] | None = None,
 ) -> list[tuple[int, int, str]]:
     """``(kernel, stride, padding)`` choices of the space that keep ``hw`` >= 1 (or hit target)."""
-    out = []
+    out: list[tuple[int, int, str]] = []
     for k in space.kernel_sizes:
         for s in strides if strides is not None else space.strides:
             for pad in space.paddings:
@@ -280,7 +286,8 @@ def _fix_conv(c: Conv, hw: tuple[int, int], space: SearchSpace) -> Conv | None:
     """``c`` if feasible at ``hw``; else the nearest feasible variant; None if impossible."""
     if _ok(conv_hw(hw, c)):
         return c
-    for pad in ("same", *space.paddings):
+    pads: tuple[str, ...] = ("same", *space.paddings)
+    for pad in pads:
         cand = replace(c, padding=pad)
         if pad in space.paddings and _ok(conv_hw(hw, cand)):
             return cand
@@ -292,7 +299,10 @@ def _fix_conv(c: Conv, hw: tuple[int, int], space: SearchSpace) -> Conv | None:
 
 
 def _fix_branch(
-    branch: tuple[Conv, ...], hw_in: tuple[int, int], main: Conv, space: SearchSpace,
+    branch: tuple[Conv, ...],
+    hw_in: tuple[int, int],
+    main: Conv,
+    space: SearchSpace,
     merge: str,
 ) -> tuple[Conv, ...] | None:
     """Make a branch end at the main conv's shape; None if the space cannot."""
@@ -302,7 +312,9 @@ def _fix_branch(
         options = feasible_convs(hw_in, space, target)
         if not options:
             return None
-        k, s, pad = min(options, key=lambda o: (abs(o[0] - first.kernel_size), o[2] != first.padding))
+        k, s, pad = min(
+            options, key=lambda o: (abs(o[0] - first.kernel_size), o[2] != first.padding)
+        )
         first = replace(first, kernel_size=k, strides=s, padding=pad)
     convs = [first]
     for c in branch[1:]:

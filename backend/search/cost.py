@@ -52,13 +52,20 @@ def infer(genome: Genome, input_shape: tuple[int, ...], num_classes: int) -> lis
         ins = [shapes[s] for s in node["inputs"]]
         params, flops = _node_cost(node["op"], node["params"], ins, shapes[node["id"]])
         infos.append(
-            NodeInfo(node["id"], node["op"], tuple(node["inputs"]), shapes[node["id"]], params,
-                     flops)
+            NodeInfo(
+                node["id"], node["op"], tuple(node["inputs"]), shapes[node["id"]], params, flops
+            )
         )
     vec = shapes[genome["output"]][0]
     infos.append(
-        NodeInfo(SOFTMAX_ID, "dense", (genome["output"],), (num_classes,),
-                 vec * num_classes + num_classes, 2 * vec * num_classes)
+        NodeInfo(
+            SOFTMAX_ID,
+            "dense",
+            (genome["output"],),
+            (num_classes,),
+            vec * num_classes + num_classes,
+            2 * vec * num_classes,
+        )
     )
     return infos
 

@@ -44,8 +44,14 @@ def _cross_block(g: _Genes, a: Block, b: Block) -> Block:
         g(ca.activation, cb.activation),
     )
     branches, merge = g((a.branches, a.merge), (b.branches, b.merge))
-    return Block(conv, g(a.batch_norm, b.batch_norm), branches, merge, g(a.pool, b.pool),
-                 g(a.dropout, b.dropout))
+    return Block(
+        conv,
+        g(a.batch_norm, b.batch_norm),
+        branches,
+        merge,
+        g(a.pool, b.pool),
+        g(a.dropout, b.dropout),
+    )
 
 
 def _cross_dense(g: _Genes, a: Dense, b: Dense) -> Dense:

@@ -7,17 +7,27 @@ from typing import Any
 from .cost import SOFTMAX_ID, infer
 from .genome import Genome
 
-_ABBREV = {"max_pool": "MaxPool", "avg_pool": "AvgPool", "global_avg_pool": "GlobalAvgPool",
-           "global_max_pool": "GlobalMaxPool", "batch_norm": "BatchNorm", "dropout": "Dropout",
-           "flatten": "Flatten", "add": "Add", "concat": "Concat"}
+_ABBREV = {
+    "max_pool": "MaxPool",
+    "avg_pool": "AvgPool",
+    "global_avg_pool": "GlobalAvgPool",
+    "global_max_pool": "GlobalMaxPool",
+    "batch_norm": "BatchNorm",
+    "dropout": "Dropout",
+    "flatten": "Flatten",
+    "add": "Add",
+    "concat": "Concat",
+}
 
 
 def label(op: str, params: dict[str, Any]) -> str:
     """A short human label such as ``Conv 32 3x3/1 same relu``."""
     if op == "conv2d":
         k = params["kernel_size"]
-        return (f"Conv {params['filters']} {k}x{k}/{params['strides']} {params['padding']} "
-                f"{params['activation']}")
+        return (
+            f"Conv {params['filters']} {k}x{k}/{params['strides']} {params['padding']} "
+            f"{params['activation']}"
+        )
     if op in ("max_pool", "avg_pool"):
         k = params["pool_size"]
         return f"{_ABBREV[op]} {k}x{k}/{params['strides']} {params['padding']}"
@@ -36,8 +46,15 @@ def describe(genome: Genome, input_shape: tuple[int, ...], num_classes: int) -> 
     infos = infer(genome, input_shape, num_classes)
     by_id = {n["id"]: n for n in genome["nodes"]}
     nodes: list[dict[str, Any]] = [
-        {"id": "input", "op": "input", "label": "Input " + "x".join(map(str, input_shape)),
-         "params": {}, "output_shape": list(input_shape), "param_count": 0, "flops": 0}
+        {
+            "id": "input",
+            "op": "input",
+            "label": "Input " + "x".join(map(str, input_shape)),
+            "params": {},
+            "output_shape": list(input_shape),
+            "param_count": 0,
+            "flops": 0,
+        }
     ]
     edges: list[list[str]] = []
     for info in infos:
@@ -47,9 +64,21 @@ def describe(genome: Genome, input_shape: tuple[int, ...], num_classes: int) -> 
         else:
             params = dict(by_id[info.id]["params"])
             text = label(info.op, params)
-        nodes.append({"id": info.id, "op": "softmax" if info.id == SOFTMAX_ID else info.op,
-                      "label": text, "params": params, "output_shape": list(info.output_shape),
-                      "param_count": info.params, "flops": info.flops})
+        nodes.append(
+            {
+                "id": info.id,
+                "op": "softmax" if info.id == SOFTMAX_ID else info.op,
+                "label": text,
+                "params": params,
+                "output_shape": list(info.output_shape),
+                "param_count": info.params,
+                "flops": info.flops,
+            }
+        )
         edges.extend([src, info.id] for src in info.inputs)
-    return {"nodes": nodes, "edges": edges, "total_params": sum(i.params for i in infos),
-            "total_flops": sum(i.flops for i in infos)}
+    return {
+        "nodes": nodes,
+        "edges": edges,
+        "total_params": sum(i.params for i in infos),
+        "total_flops": sum(i.flops for i in infos),
+    }

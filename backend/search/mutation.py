@@ -8,8 +8,9 @@ optimizer or learning rate. Each returns the child and a line such as
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -25,12 +26,14 @@ from .sampling import (
 )
 from .space import SearchSpace
 
+T = TypeVar("T")
 Move = Callable[[], tuple[Arch, str] | None]
 
 
-def _other(rng: np.random.Generator, choices: tuple, current: object) -> object | None:
+def _other(rng: np.random.Generator, choices: Sequence[T], current: T) -> T:
+    """A choice different from ``current`` (``current`` itself if there is none)."""
     rest = [c for c in choices if c != current]
-    return pick(rng, rest) if rest else None
+    return pick(rng, rest) if rest else current
 
 
 def _moves(
@@ -45,7 +48,7 @@ def _moves(
         return replace(arch, blocks=(*arch.blocks[:i], b, *arch.blocks[i + 1 :]))
 
     def param() -> tuple[Arch, str] | None:
-        targets: list[tuple[str, int, str, tuple]] = []
+        targets: list[tuple[str, int, str, tuple[Any, ...]]] = []
         for i in range(nb):
             targets += [
                 ("block", i, "filters", space.filters),
@@ -66,7 +69,7 @@ def _moves(
         if where == "block":
             b = arch.blocks[i]
             old = b.dropout if name == "dropout" else getattr(b.conv, name)
-            new = _other(rng, choices, old)
+            new: Any = _other(rng, choices, old)
             if name == "dropout":
                 b = replace(b, dropout=new)
             else:
@@ -74,9 +77,9 @@ def _moves(
             return set_block(i, b), f"{name} {ids.blocks[i]} {old}->{new}"
         d = arch.dense[i]
         old = getattr(d, name)
-        new = _other(rng, choices, old)
-        dense = (*arch.dense[:i], replace(d, **{name: new}), *arch.dense[i + 1 :])
-        return replace(arch, dense=dense), f"{name} {ids.dense[i]} {old}->{new}"
+        new_d: Any = _other(rng, choices, old)
+        dense = (*arch.dense[:i], replace(d, **{name: new_d}), *arch.dense[i + 1 :])
+        return replace(arch, dense=dense), f"{name} {ids.dense[i]} {old}->{new_d}"
 
     def activation() -> tuple[Arch, str] | None:
         if len(space.activations) < 2 or nb + nd == 0:
@@ -114,8 +117,9 @@ def _moves(
         if what == "pool":
             old = b.pool.kind if b.pool else "none"
             kind = _other(rng, space.pooling, old)
-            pool = None if kind == "none" else Pool(kind, space.pool_size, space.pool_strides,
-                                                    "valid")
+            pool = (
+                None if kind == "none" else Pool(kind, space.pool_size, space.pool_strides, "valid")
+            )
             return set_block(i, replace(b, pool=pool)), f"pool after {ids.blocks[i]} {old}->{kind}"
         if what == "bn":
             on = not b.batch_norm
@@ -135,8 +139,11 @@ def _moves(
             if b is None:
                 return None
             child = replace(arch, blocks=(*arch.blocks[:i], b, *arch.blocks[i:]))
-            return child, f"insert conv block at {i} ({b.conv.filters} {b.conv.kernel_size}x" \
-                f"{b.conv.kernel_size}/{b.conv.strides})"
+            return (
+                child,
+                f"insert conv block at {i} ({b.conv.filters} {b.conv.kernel_size}x"
+                f"{b.conv.kernel_size}/{b.conv.strides})",
+            )
         j = int(rng.integers(nd + 1))
         d = sample_dense(rng, space)
         return replace(arch, dense=(*arch.dense[:j], d, *arch.dense[j:])), (
@@ -156,8 +163,9 @@ def _moves(
         return replace(arch, dense=dense), f"remove dense {ids.dense[j]}"
 
     def add_branch() -> tuple[Arch, str] | None:
-        room = [i for i, b in enumerate(arch.blocks)
-                if len(b.branches) < space.branches.max_branches]
+        room = [
+            i for i, b in enumerate(arch.blocks) if len(b.branches) < space.branches.max_branches
+        ]
         if not room:
             return None
         i = pick(rng, room)

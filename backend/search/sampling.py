@@ -88,7 +88,9 @@ def sample_block(
 
 
 def sample_dense(rng: np.random.Generator, space: SearchSpace) -> Dense:
-    return Dense(pick(rng, space.units), pick(rng, space.activations), pick(rng, space.dropout_rates))
+    return Dense(
+        pick(rng, space.units), pick(rng, space.activations), pick(rng, space.dropout_rates)
+    )
 
 
 def sample_optimizer(rng: np.random.Generator, space: SearchSpace) -> Optimizer:
@@ -113,9 +115,7 @@ def block_input_hws(arch: Arch, input_shape: tuple[int, ...]) -> list[tuple[int,
     return out
 
 
-def random_arch(
-    rng: np.random.Generator, space: SearchSpace, input_shape: tuple[int, ...]
-) -> Arch:
+def random_arch(rng: np.random.Generator, space: SearchSpace, input_shape: tuple[int, ...]) -> Arch:
     """A uniformly structured random architecture inside ``space``."""
     n_blocks = int(rng.integers(space.conv_blocks_min, space.conv_blocks_max + 1))
     hw = (int(input_shape[0]), int(input_shape[1]))

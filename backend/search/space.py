@@ -35,10 +35,12 @@ class BranchSpace(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    max_branches: int = Field(0, ge=0, le=4, description="0 disables branches")
-    max_depth: int = Field(1, ge=1, le=3, description="convs per branch")
+    max_branches: int = Field(default=0, ge=0, le=4, description="0 disables branches")
+    max_depth: int = Field(default=1, ge=1, le=3, description="convs per branch")
     merge: tuple[Merge, ...] = ("add", "concat")
-    probability: float = Field(0.0, ge=0.0, le=1.0, description="chance a sampled block branches")
+    probability: float = Field(
+        default=0.0, ge=0.0, le=1.0, description="chance a sampled block branches"
+    )
 
     @field_validator("merge")
     @classmethod
@@ -51,29 +53,35 @@ class SearchSpace(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    conv_blocks_min: int = Field(1, ge=0, le=32)
-    conv_blocks_max: int = Field(4, ge=0, le=32)
-    dense_layers_min: int = Field(0, ge=0, le=16)
-    dense_layers_max: int = Field(2, ge=0, le=16)
+    conv_blocks_min: int = Field(default=1, ge=0, le=32)
+    conv_blocks_max: int = Field(default=4, ge=0, le=32)
+    dense_layers_min: int = Field(default=0, ge=0, le=16)
+    dense_layers_max: int = Field(default=2, ge=0, le=16)
     filters: tuple[int, ...] = (16, 32, 64, 128)
     kernel_sizes: tuple[int, ...] = (3, 5)
     strides: tuple[int, ...] = (1, 2)
     paddings: tuple[Padding, ...] = ("same", "valid")
     activations: tuple[Activation, ...] = ("relu", "tanh", "sigmoid")
-    pooling: tuple[PoolKind, ...] = Field(("none", "max"), description="pool after a block")
-    pool_size: int = Field(2, ge=1, le=8)
-    pool_strides: int = Field(2, ge=1, le=8)
-    batch_norm: tuple[bool, ...] = Field((False,), description="batch norm after a block's conv")
-    block_dropout_rates: tuple[float, ...] = Field((0.0,), description="dropout after a block")
+    pooling: tuple[PoolKind, ...] = Field(default=("none", "max"), description="pool after a block")
+    pool_size: int = Field(default=2, ge=1, le=8)
+    pool_strides: int = Field(default=2, ge=1, le=8)
+    batch_norm: tuple[bool, ...] = Field(
+        default=(False,), description="batch norm after a block's conv"
+    )
+    block_dropout_rates: tuple[float, ...] = Field(
+        default=(0.0,), description="dropout after a block"
+    )
     branches: BranchSpace = BranchSpace()
     heads: tuple[Head, ...] = ("flatten",)
     units: tuple[int, ...] = (64, 128, 256)
-    dropout_rates: tuple[float, ...] = Field((0.0, 0.25, 0.5), description="after a dense layer")
+    dropout_rates: tuple[float, ...] = Field(
+        default=(0.0, 0.25, 0.5), description="after a dense layer"
+    )
     optimizers: tuple[OptimizerName, ...] = ("adam",)
     learning_rates: tuple[float, ...] = (1e-3, 3e-4)
-    momentums: tuple[float, ...] = Field((0.9,), description="used by sgd only")
-    max_params: int | None = Field(None, ge=1, description="reject candidates above this")
-    max_flops: int | None = Field(None, ge=1, description="reject candidates above this")
+    momentums: tuple[float, ...] = Field(default=(0.9,), description="used by sgd only")
+    max_params: int | None = Field(default=None, ge=1, description="reject candidates above this")
+    max_flops: int | None = Field(default=None, ge=1, description="reject candidates above this")
 
     @field_validator(
         "filters",
@@ -142,8 +150,10 @@ class SearchSpace(BaseModel):
             ops.append("batch_norm")
         if self.branches.max_branches > 0 and self.conv_blocks_max > 0:
             ops += list(self.branches.merge)
-        ops += [{"flatten": "flatten", "global_avg": "global_avg_pool"}.get(h, "global_max_pool")
-                for h in self.heads]
+        ops += [
+            {"flatten": "flatten", "global_avg": "global_avg_pool"}.get(h, "global_max_pool")
+            for h in self.heads
+        ]
         if self.dense_layers_max > 0:
             ops.append("dense")
         if any(r > 0 for r in self.block_dropout_rates + self.dropout_rates):
