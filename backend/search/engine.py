@@ -140,7 +140,7 @@ def _rng_from_json(data: Mapping[str, Any]) -> np.random.Generator:
     if data["bit_generator"] != "PCG64":
         raise ValueError("state.rng: only PCG64 states are supported")
     bg = np.random.PCG64()
-    state: dict[str, Any] = {
+    state: Any = {
         "bit_generator": "PCG64",
         "state": {k: int(v) for k, v in data["state"].items()},
         "has_uint32": int(data["has_uint32"]),
