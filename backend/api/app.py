@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from backend.api import errors
 from backend.api.routes import candidates, datasets, health, searches
 from backend.core.config import Settings, get_settings
+from backend.core.queue import get_queue
 from backend.db.session import get_database
 
 FRONTEND_DIR = Path(__file__).resolve().parents[2] / "frontend"
@@ -27,6 +28,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.db = get_database(settings.resolved_database_url)
+    app.state.queue = get_queue(settings)
     errors.install(app)
     for module in (health, datasets, searches, candidates):
         app.include_router(module.router, prefix="/api")

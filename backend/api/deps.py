@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from backend.core.config import Settings
+from backend.core.queue import TaskQueue
 from backend.db.session import Database
 
 
@@ -22,6 +23,11 @@ def get_settings_dep(request: Request) -> Settings:
     return settings
 
 
+def get_queue_dep(request: Request) -> TaskQueue:
+    queue: TaskQueue = request.app.state.queue
+    return queue
+
+
 def get_session(db: Annotated[Database, Depends(get_db)]) -> Iterator[Session]:
     with db.read() as session:
         yield session
@@ -30,3 +36,4 @@ def get_session(db: Annotated[Database, Depends(get_db)]) -> Iterator[Session]:
 DbDep = Annotated[Database, Depends(get_db)]
 SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+QueueDep = Annotated[TaskQueue, Depends(get_queue_dep)]

@@ -57,11 +57,21 @@ def make_celery(settings: Settings | None = None) -> Celery:
     return app
 
 
-@lru_cache
-def get_celery() -> Celery:
-    return make_celery()
+class TaskQueue:
+    """What the API needs of Celery: send a task by name with id arguments (JSON) only."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.celery = make_celery(settings)
+
+    def send(self, task: str, *args: int) -> None:
+        self.celery.send_task(task, args=list(args), queue=QUEUE)
 
 
-def send(task: str, *args: int) -> None:
-    """Enqueue ``task`` with id arguments only."""
-    get_celery().send_task(task, args=list(args), queue=QUEUE)
+@lru_cache(maxsize=8)
+def _queue_for(broker_url: str, data_dir: str) -> TaskQueue:
+    return TaskQueue(Settings(broker_url=broker_url, data_dir=data_dir))
+
+
+def get_queue(settings: Settings | None = None) -> TaskQueue:
+    settings = settings or get_settings()
+    return _queue_for(settings.broker_url, str(settings.data_dir))

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from backend.core import queue
+from backend.core.queue import TaskQueue
 from backend.core.logging import log
 from backend.datasets.registry import dataset_info
 from backend.db.base import utcnow
@@ -34,7 +34,9 @@ def resolved_config(body: SearchCreate) -> dict:
     return config
 
 
-def create_search(db: Database, body: SearchCreate, idempotency_key: str | None = None) -> int:
+def create_search(
+    db: Database, queue: TaskQueue, body: SearchCreate, idempotency_key: str | None = None
+) -> int:
     """Store the search, then enqueue it; returns its id (an existing one for a replayed key)."""
     if dataset_info(db, body.dataset) is None:
         raise Invalid("dataset", f"unknown dataset {body.dataset!r}")
@@ -68,11 +70,11 @@ def create_search(db: Database, body: SearchCreate, idempotency_key: str | None 
             raise
         return winner
     log(logger, "search created", search=search.id, dataset=body.dataset, strategy=body.strategy)
-    enqueue_search(search.id)
+    enqueue_search(queue, search.id)
     return search.id
 
 
-def enqueue_search(search_id: int) -> None:
+def enqueue_search(queue: TaskQueue, search_id: int) -> None:
     try:
         queue.send(RUN_SEARCH, search_id)
     except Exception as exc:  # the broker is transport only: the reconciler re-sends it later

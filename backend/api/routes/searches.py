@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Header, Query, Request, Response, status
 from fastapi.responses import FileResponse, StreamingResponse
 
-from backend.api.deps import DbDep, SessionDep, SettingsDep
+from backend.api.deps import DbDep, QueueDep, SessionDep, SettingsDep
 from backend.api.files import artifact_response
 from backend.api.stream import event_stream
 from backend.schemas.candidate import CandidatesPublic, GenerationStats
@@ -22,10 +22,11 @@ router = APIRouter(prefix="/searches", tags=["searches"])
 def create_search(
     body: SearchCreate,
     db: DbDep,
+    queue: QueueDep,
     response: Response,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> SearchPublic:
-    search_id = searches.create_search(db, body, idempotency_key)
+    search_id = searches.create_search(db, queue, body, idempotency_key)
     response.headers["Location"] = f"/api/searches/{search_id}"
     with db.read() as session:
         return search_public(session, searches.get_search(session, search_id))
