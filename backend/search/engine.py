@@ -13,8 +13,9 @@ Knobs (``EngineConfig``):
 - ``tournament_size``: tournament size (aging: the sample size S).
 - ``elitism``: best individuals carried unchanged into the next generation (evolution).
 - ``objective``: nsga2's second objective, ``"params"`` or ``"flops"`` (minimised).
-- ``include_baseline``: the seed CNN is candidate 0 of generation 0 when it is feasible for
-  the input and within the space's ``max_params``/``max_flops``.
+- ``include_baseline``: the seed CNN is candidate 0 of generation 0 when it fits: feasible for
+  the input, inside the space's choices (so every proposal respects the space; e.g. not in
+  ``tiny``, whose filters stop at 16) and within ``max_params``/``max_flops``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from .arch import decode, space_violations
 from .cost import cost
 from .genome import genome_hash, validate_genome
 from .space import PRESETS, SearchSpace, baseline_genome
@@ -207,9 +209,15 @@ class Engine:
         return []
 
     def tell(self, results: list[Result]) -> None:
-        """Results of the whole current generation; advances to the next generation."""
+        """Results of the whole current generation; advances to the next generation.
+
+        Every pending proposal needs exactly one result; ``tell([])`` after the final ``ask()``
+        returned ``[]`` is a no-op.
+        """
         pending = {r["index"]: r for r in self._pending()}
         if not pending:
+            if self.finished and not results:
+                return  # ask() returned [] because the search is over: nothing to record
             raise ValueError("tell() without a pending generation: call ask() first")
         got: dict[int, Result] = {}
         for res in results:
@@ -366,7 +374,7 @@ class Engine:
                     baseline_genome(cfg.input_shape), (), "baseline", "the seed's hand-designed CNN"
                 )
                 facts = self._acceptable(base.genome)
-                if facts is not None:
+                if facts is not None and not space_violations(decode(base.genome), cfg.space):
                     self._add(base, facts)
         else:
             make = lambda attempt: self._strategy.make_child(ctx, attempt)  # noqa: E731

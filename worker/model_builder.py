@@ -1,0 +1,92 @@
+"""Genome JSON -> ``keras.Model``, through a fixed allow-list of ops.
+
+Nothing in the genome is deserialised: each op maps to one Keras layer class built from
+validated ints, floats and allow-listed strings. Layer names are the node ids (plus ``input``
+and ``softmax``) so the drawn graph and the model line up. This module and the evaluator are
+the only places that import TensorFlow/Keras.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import keras
+
+from backend.search.genome import Genome, GenomeError, validate_genome
+
+_LAYERS: dict[str, Callable[[str, dict[str, Any]], keras.layers.Layer]] = {
+    "conv2d": lambda name, p: keras.layers.Conv2D(
+        filters=int(p["filters"]),
+        kernel_size=int(p["kernel_size"]),
+        strides=int(p["strides"]),
+        padding=str(p["padding"]),
+        activation=str(p["activation"]),
+        name=name,
+    ),
+    "max_pool": lambda name, p: keras.layers.MaxPooling2D(
+        pool_size=int(p["pool_size"]),
+        strides=int(p["strides"]),
+        padding=str(p["padding"]),
+        name=name,
+    ),
+    "avg_pool": lambda name, p: keras.layers.AveragePooling2D(
+        pool_size=int(p["pool_size"]),
+        strides=int(p["strides"]),
+        padding=str(p["padding"]),
+        name=name,
+    ),
+    "batch_norm": lambda name, p: keras.layers.BatchNormalization(name=name),
+    "dropout": lambda name, p: keras.layers.Dropout(rate=float(p["rate"]), name=name),
+    "add": lambda name, p: keras.layers.Add(name=name),
+    "concat": lambda name, p: keras.layers.Concatenate(axis=-1, name=name),
+    "flatten": lambda name, p: keras.layers.Flatten(name=name),
+    "global_avg_pool": lambda name, p: keras.layers.GlobalAveragePooling2D(name=name),
+    "global_max_pool": lambda name, p: keras.layers.GlobalMaxPooling2D(name=name),
+    "dense": lambda name, p: keras.layers.Dense(
+        units=int(p["units"]), activation=str(p["activation"]), name=name
+    ),
+}
+
+
+def build_model(genome: Genome, input_shape: tuple[int, ...], num_classes: int) -> keras.Model:
+    """The functional model of ``genome`` with ``Dense(num_classes, softmax)`` on top.
+
+    Raises ``GenomeError`` (a ValueError) for a genome that ``validate_genome`` rejects.
+    """
+    problems = validate_genome(genome, input_shape)
+    if problems:
+        raise GenomeError("; ".join(problems))
+    inputs = keras.Input(shape=tuple(int(d) for d in input_shape), name="input")
+    tensors: dict[str, Any] = {"input": inputs}
+    for node in genome["nodes"]:
+        layer = _LAYERS[node["op"]](node["id"], node["params"])
+        args = [tensors[s] for s in node["inputs"]]
+        tensors[node["id"]] = layer(args if node["op"] in ("add", "concat") else args[0])
+    outputs = keras.layers.Dense(num_classes, activation="softmax", name="softmax")(
+        tensors[genome["output"]]
+    )
+    return keras.Model(inputs=inputs, outputs=outputs, name="candidate")
+
+
+def make_optimizer(genome: Genome) -> keras.optimizers.Optimizer:
+    """The genome's optimizer (adam | sgd with momentum | rmsprop)."""
+    opt = genome["optimizer"]
+    name, lr = opt["name"], float(opt["learning_rate"])
+    if name == "adam":
+        return keras.optimizers.Adam(learning_rate=lr)
+    if name == "sgd":
+        return keras.optimizers.SGD(learning_rate=lr, momentum=float(opt.get("momentum", 0.0)))
+    if name == "rmsprop":
+        return keras.optimizers.RMSprop(learning_rate=lr)
+    raise GenomeError(f"unknown optimizer {name!r}")
+
+
+def compile_model(model: keras.Model, genome: Genome) -> keras.Model:
+    """Compile for integer labels: sparse categorical cross-entropy and accuracy."""
+    model.compile(
+        optimizer=make_optimizer(genome),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model
