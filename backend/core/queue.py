@@ -8,6 +8,7 @@ embedded worker is a real ``celery worker`` process running the very same tasks.
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from celery import Celery
@@ -69,7 +70,7 @@ class TaskQueue:
 
 @lru_cache(maxsize=8)
 def _queue_for(broker_url: str, data_dir: str) -> TaskQueue:
-    return TaskQueue(Settings(broker_url=broker_url, data_dir=data_dir))
+    return TaskQueue(Settings(broker_url=broker_url, data_dir=Path(data_dir)))
 
 
 def get_queue(settings: Settings | None = None) -> TaskQueue:

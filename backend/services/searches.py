@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from backend.core.queue import TaskQueue
 from backend.core.logging import log
+from backend.core.queue import TaskQueue
 from backend.datasets.registry import dataset_info
 from backend.db.base import utcnow
 from backend.db.models import Search
