@@ -235,7 +235,10 @@ class Engine:
         for index, res in got.items():
             rec = pending[index]
             fit = None if res.fitness is None else float(res.fitness)
-            rec.update(fitness=fit, params=int(res.params), flops=int(res.flops), told=True)
+            # the worker's counts win; ours (from cost()) stand in when it reports none
+            params = int(res.params) if res.params > 0 else rec["params"]
+            flops = int(res.flops) if res.flops > 0 else rec["flops"]
+            rec.update(fitness=fit, params=params, flops=flops, told=True)
         children = [self._member(r) for r in sorted(pending.values(), key=lambda r: r["index"])]
         population = [self._member(self._by_key[k]) for k in self._population]
         cfg = self.config

@@ -1,0 +1,65 @@
+"""The Keras model built from a genome matches the pure cost/shape inference exactly."""
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.tf
+
+keras = pytest.importorskip("keras")
+
+from backend.search import PRESETS, baseline_genome, cost, infer, mutate, random_genome  # noqa: E402
+from worker.model_builder import build_model, compile_model  # noqa: E402
+
+
+def sample_genomes(shape, per_preset=4, seed=0):
+    rng = np.random.default_rng(seed)
+    out = [baseline_genome(shape)]
+    for name in ("seed", "tiny", "dag"):
+        space = PRESETS[name]
+        for _ in range(per_preset):
+            g = random_genome(rng, space, shape)[0]
+            out.append(mutate(g, space, shape, rng)[0])
+    return out
+
+
+def check_model(genome, shape, classes=10):
+    model = build_model(genome, shape, classes)
+    params, _ = cost(genome, shape, classes)
+    assert model.count_params() == params
+    for info in infer(genome, shape, classes):
+        layer = model.get_layer(info.id)
+        assert tuple(layer.output.shape[1:]) == info.output_shape, info.id
+    return model
+
+
+@pytest.mark.parametrize("shape", [(28, 28, 1), (8, 8, 1)])
+def test_built_models_match_inferred_params_and_shapes(shape):
+    for genome in sample_genomes(shape):
+        check_model(genome, shape)
+
+
+def test_dag_features_build_and_train_one_step():
+    shape = (8, 8, 1)
+    rng = np.random.default_rng(4)
+    space = PRESETS["dag"]
+    genome = None
+    for _ in range(200):  # find a sample with a merge and batch norm
+        g = random_genome(rng, space, shape)[0]
+        ops = {n["op"] for n in g["nodes"]}
+        if {"batch_norm"} <= ops and ops & {"add", "concat"}:
+            genome = g
+            break
+    assert genome is not None
+    model = compile_model(check_model(genome, shape), genome)
+    x = np.random.default_rng(0).random((4, *shape), dtype=np.float32)
+    y = np.arange(4) % 10
+    hist = model.fit(x, y, epochs=1, batch_size=4, verbose=0)
+    assert np.isfinite(hist.history["loss"][0])
+    assert model.optimizer.__class__.__name__.lower() == genome["optimizer"]["name"]
+
+
+def test_build_rejects_invalid_genomes():
+    bad = baseline_genome((8, 8, 1))
+    bad["nodes"][0]["op"] = "lambda"
+    with pytest.raises(ValueError, match="unknown op"):
+        build_model(bad, (8, 8, 1), 10)
