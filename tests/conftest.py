@@ -1,30 +1,6 @@
-"""Shared fixtures: the real-service plugin, and an API app on a fresh migrated database."""
+"""Shared fixtures: real PostgreSQL and Redis (found or started) for every test package.
 
-from __future__ import annotations
-
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-from fastapi.testclient import TestClient
-
-from backend.api.app import create_app
-from backend.core.config import Settings
-from backend.db.migrate import upgrade
+API fixtures live in tests/api/conftest.py so the engine's unit tests import no web stack.
+"""
 
 pytest_plugins = ["tests.fixtures_services"]
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    data = tmp_path / "data"
-    settings = Settings(data_dir=data, database_url=f"sqlite:///{data / 'api.db'}")
-    settings.ensure_dirs()
-    upgrade(settings.resolved_database_url)
-    return settings
-
-
-@pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings)) as test_client:
-        yield test_client

@@ -51,11 +51,24 @@ class FinalResult:
     metrics: dict[str, Any] = field(default_factory=dict)
 
 
-def configure_threads(threads: int | None) -> None:
-    """Cap TensorFlow's threads so several worker processes do not oversubscribe the cores."""
+def configure(threads: int | None, deterministic: bool) -> None:
+    """Cap TensorFlow's threads so several worker processes do not oversubscribe the cores;
+    deterministic ops make a retried candidate reproduce its metrics (and so the search)."""
     if threads:
         tf.config.threading.set_intra_op_parallelism_threads(threads)
         tf.config.threading.set_inter_op_parallelism_threads(max(1, min(2, threads)))
+    if deterministic:
+        tf.config.experimental.enable_op_determinism()
+
+
+def _configure_from_env() -> None:
+    from backend.core.config import get_settings
+
+    threads = os.environ.get("NASBOARD_TF_THREADS")
+    configure(int(threads) if threads else None, get_settings().deterministic)
+
+
+_configure_from_env()
 
 
 class _Stream(keras.callbacks.Callback):

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from backend.search.engine import Engine, EngineConfig, Proposal, Result
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from backend.core.config import Settings, get_settings
 from backend.core.logging import log
 from backend.datasets.info import DatasetInfo
 from backend.datasets.registry import dataset_info
@@ -28,6 +28,7 @@ from backend.db.models import candidate as cstate
 from backend.db.models import search as sstate
 from backend.db.models.artifact import BEST_MODEL, CANDIDATE_MODEL
 from backend.db.session import Database
+from backend.search.engine import Engine, EngineConfig, Proposal, Result
 from backend.search.genome import genome_hash
 from backend.search.space import SearchSpace
 from backend.services import events as ev
@@ -36,10 +37,9 @@ from backend.services.candidates import stats_for
 
 logger = logging.getLogger("nasboard.runner")
 
-MAX_ATTEMPTS = 3
-LEASE_S = 900
-# The search fails when more than this share of a generation's candidates failed.
-MAX_FAILED_FRACTION = 0.5
+
+def _settings() -> Settings:
+    return get_settings()
 
 
 @dataclass
@@ -118,21 +118,36 @@ def _insert_proposals(
     return created
 
 
-def _pending_ids(session: Session, search: Search) -> list[int]:
-    stmt = select(Candidate.id).where(
+def _dispatch_pending(session: Session, search: Search) -> list[int]:
+    """The current generation's pending candidates, stamped as sent (the caller sends them
+    after commit; should that fail, the reconciler sends them again later)."""
+    stmt = select(Candidate).where(
         Candidate.search_id == search.id,
         Candidate.generation == search.generation,
-        Candidate.status.not_in(cstate.DONE),
+        Candidate.status == cstate.PENDING,
     )
-    return list(session.scalars(stmt.order_by(Candidate.index)))
+    now = utcnow()
+    pending = list(session.scalars(stmt.order_by(Candidate.index)))
+    for candidate in pending:
+        candidate.enqueued_at = now
+    return [c.id for c in pending]
 
 
 def start_search(db: Database, search_id: int) -> Next:
     """Start a queued search or resume a running one from what is stored."""
+    nxt = _start(db, search_id)
+    if not nxt.evaluate and not nxt.finalize:
+        # A worker may have died between storing a result and closing its generation.
+        return advance(db, search_id)
+    return nxt
+
+
+def _start(db: Database, search_id: int) -> Next:
     with db.write() as session:
         search = lock_search(session, search_id)
-        if search is None or search.status in sstate.TERMINAL:
+        if search is None or search.status in sstate.TERMINAL or search.status == sstate.PAUSED:
             return Next()
+        search.enqueued_at = utcnow()
         if search.status == sstate.QUEUED:
             search.status = sstate.RUNNING
             search.phase = sstate.PHASE_SEARCH
@@ -148,7 +163,7 @@ def start_search(db: Database, search_id: int) -> Next:
             search.engine_state = engine.state_dict()
             search.generation = proposals[0].generation if proposals else 0
             search.candidates_total = engine.expected_total()
-        return Next(evaluate=_pending_ids(session, search))
+        return Next(evaluate=_dispatch_pending(session, search))
 
 
 @dataclass
@@ -157,6 +172,8 @@ class Claim:
     search_id: int
     token: str
     attempt: int
+    generation: int
+    index: int
     genome: dict[str, Any]
     seed: int
     dataset: str
@@ -197,6 +214,8 @@ def _claim(db: Database, candidate_id: int) -> tuple[Claim | None, int | None]:
             and candidate.lease_expires_at > now
         ):
             return None, None  # a duplicate delivery while another worker holds the lease
+        if search.status == sstate.PAUSED:
+            return None, None  # stays pending; resume sends it again
         if search.status != sstate.RUNNING or _over_budget(search):
             reason = "search over its time budget" if search.status == sstate.RUNNING else None
             _settle(session, candidate, cstate.CANCELLED, error=reason or f"search {search.status}")
@@ -216,14 +235,14 @@ def _claim(db: Database, candidate_id: int) -> tuple[Claim | None, int | None]:
             candidate.reused_from_id = twin.id
             _settle(session, candidate, cstate.REUSED)
             return None, search.id
-        if candidate.attempts >= MAX_ATTEMPTS:
+        if candidate.attempts >= _settings().max_attempts:
             error = f"gave up after {candidate.attempts} attempts: {candidate.error or 'unknown'}"
             _settle(session, candidate, cstate.FAILED, error=error)
             return None, search.id
         candidate.attempts += 1
         candidate.status = cstate.RUNNING
         candidate.lease_token = uuid.uuid4().hex
-        candidate.lease_expires_at = now + timedelta(seconds=LEASE_S)
+        candidate.lease_expires_at = now + timedelta(seconds=_settings().lease_s)
         candidate.heartbeat_at = now
         candidate.started_at = now
         candidate.worker = worker_name()
@@ -245,6 +264,8 @@ def _claim(db: Database, candidate_id: int) -> tuple[Claim | None, int | None]:
                 search_id=search.id,
                 token=candidate.lease_token,
                 attempt=candidate.attempts,
+                generation=candidate.generation,
+                index=candidate.index,
                 genome=candidate.genome,
                 seed=int(cfg["seed"]) * 100_003 + candidate.generation * 1009 + candidate.index,
                 dataset=search.dataset,
@@ -302,7 +323,7 @@ def record_epoch(db: Database, claim_: Claim, epoch: int, point: dict[str, float
             return False
         now = utcnow()
         candidate.heartbeat_at = now
-        candidate.lease_expires_at = now + timedelta(seconds=LEASE_S)
+        candidate.lease_expires_at = now + timedelta(seconds=_settings().lease_s)
         session.add(EpochMetric(candidate_id=candidate.id, epoch=epoch, **point))
         ev.add_event(
             session,
@@ -315,13 +336,26 @@ def record_epoch(db: Database, claim_: Claim, epoch: int, point: dict[str, float
             epochs=claim_.epochs,
             **point,
         )
-        return search.status == sstate.RUNNING and not _over_budget(search)
+        return search.status in sstate.ACTIVE and not _over_budget(search)
+
+
+def heartbeat(db: Database, claim_: Claim) -> bool:
+    """Renew the lease while training; False once it was lost or the search stopped."""
+    with db.write() as session:
+        candidate = session.get(Candidate, claim_.candidate_id)
+        if candidate is None or candidate.lease_token != claim_.token:
+            return False
+        now = utcnow()
+        candidate.heartbeat_at = now
+        candidate.lease_expires_at = now + timedelta(seconds=_settings().lease_s)
+        status = session.scalar(select(Search.status).where(Search.id == claim_.search_id))
+    return status in sstate.ACTIVE
 
 
 def search_stopped(db: Database, search_id: int) -> bool:
     with db.read() as session:
         status = session.scalar(select(Search.status).where(Search.id == search_id))
-    return status != sstate.RUNNING
+    return status not in sstate.ACTIVE
 
 
 def complete(
@@ -377,7 +411,7 @@ def fail(db: Database, claim_: Claim, error: str) -> Next:
             attempt=candidate.attempts,
             error=error,
         )
-        if candidate.attempts < MAX_ATTEMPTS:
+        if candidate.attempts < _settings().max_attempts:
             candidate.status = cstate.PENDING
             candidate.error = error
             candidate.lease_token = None
@@ -437,7 +471,11 @@ def advance(db: Database, search_id: int) -> Next:
     """Close the current generation once all its candidates are done, then ask for the next."""
     with db.write() as session:
         search = lock_search(session, search_id)
-        if search is None or search.status != sstate.RUNNING or search.phase != sstate.PHASE_SEARCH:
+        if (
+            search is None
+            or search.status not in sstate.ACTIVE
+            or search.phase != sstate.PHASE_SEARCH
+        ):
             return Next()
         gen = search.generation
         rows = list(
@@ -478,7 +516,7 @@ def advance(db: Database, search_id: int) -> Next:
             count=stats.count,
         )
         failed = sum(1 for c in rows if c.status == cstate.FAILED)
-        if rows and failed / len(rows) > MAX_FAILED_FRACTION:
+        if rows and failed / len(rows) > _settings().max_failed_fraction:
             _finish(
                 session,
                 search,
@@ -501,7 +539,9 @@ def advance(db: Database, search_id: int) -> Next:
         _insert_proposals(session, search, proposals)
         search.engine_state = engine.state_dict()
         search.generation = proposals[0].generation if proposals else gen + 1
-        return Next(evaluate=_pending_ids(session, search))
+        if search.status == sstate.PAUSED:
+            return Next()
+        return Next(evaluate=_dispatch_pending(session, search))
 
 
 def _enter_final(session: Session, search: Search, reason: str) -> Next:
@@ -509,6 +549,7 @@ def _enter_final(session: Session, search: Search, reason: str) -> Next:
         _finish(session, search, sstate.FAILED, "no candidate trained successfully")
         return Next()
     search.phase = sstate.PHASE_FINAL
+    search.enqueued_at = utcnow()
     ev.add_event(
         session,
         search.id,
@@ -585,8 +626,20 @@ def record_final_epoch(db: Database, job: FinalJob, epoch: int, point: dict[str,
         ev.add_event(
             session, job.search_id, ev.FINAL_EPOCH, epoch=epoch, epochs=job.epochs, **point
         )
-        status = session.scalar(select(Search.status).where(Search.id == job.search_id))
-    return status == sstate.RUNNING
+        search = session.get(Search, job.search_id)
+        if search is None:
+            return False
+        search.enqueued_at = utcnow()  # a sign of life: the reconciler leaves it alone
+        return search.status == sstate.RUNNING
+
+
+def final_heartbeat(db: Database, search_id: int) -> bool:
+    with db.write() as session:
+        search = session.get(Search, search_id)
+        if search is None or search.status != sstate.RUNNING:
+            return False
+        search.enqueued_at = utcnow()
+        return True
 
 
 def finish_final(
@@ -617,3 +670,75 @@ def fail_search(db: Database, search_id: int, error: str) -> None:
         search = lock_search(session, search_id)
         if search is not None and search.status not in sstate.TERMINAL:
             _finish(session, search, sstate.FAILED, error)
+
+
+@dataclass
+class Reconciled:
+    evaluate: list[int] = field(default_factory=list)
+    start: list[int] = field(default_factory=list)
+    finalize: list[int] = field(default_factory=list)
+
+
+def reconcile(db: Database) -> Reconciled:
+    """Find work whose task vanished (killed worker, restarted broker) and hand it out again.
+
+    Re-sending is safe: claims are idempotent, so a duplicate delivery is a no-op.
+    """
+    settings = _settings()
+    now = utcnow()
+    stale = now - timedelta(seconds=settings.resend_after_s)
+    out = Reconciled()
+    with db.write() as session:
+        expired = session.scalars(
+            select(Candidate)
+            .join(Search, Search.id == Candidate.search_id)
+            .where(
+                Candidate.status == cstate.RUNNING,
+                Candidate.lease_expires_at < now,
+                Search.status.in_(sstate.ACTIVE),
+            )
+        )
+        for candidate in expired:
+            log(
+                logger,
+                "lease expired: candidate handed out again",
+                logging.WARNING,
+                search=candidate.search_id,
+                candidate=candidate.id,
+                worker=candidate.worker,
+                attempt=candidate.attempts,
+            )
+            candidate.status = cstate.PENDING
+            candidate.error = f"lease expired (worker {candidate.worker} lost)"
+            candidate.lease_token = None
+            candidate.lease_expires_at = None
+            candidate.enqueued_at = None
+        session.flush()
+        lost = session.scalars(
+            select(Candidate)
+            .join(Search, Search.id == Candidate.search_id)
+            .where(
+                Candidate.status == cstate.PENDING,
+                Candidate.generation == Search.generation,
+                Search.status == sstate.RUNNING,
+                (Candidate.enqueued_at.is_(None)) | (Candidate.enqueued_at < stale),
+            )
+        )
+        for candidate in lost:
+            candidate.enqueued_at = now
+            out.evaluate.append(candidate.id)
+        searches = session.scalars(
+            select(Search).where(
+                Search.status.in_([sstate.QUEUED, sstate.RUNNING]),
+                (Search.enqueued_at.is_(None)) | (Search.enqueued_at < stale),
+            )
+        )
+        for search in searches:
+            search.enqueued_at = now
+            if search.phase == sstate.PHASE_FINAL:
+                out.finalize.append(search.id)
+            else:
+                out.start.append(search.id)
+    if out.evaluate or out.start or out.finalize:
+        log(logger, "reconciled", evaluate=out.evaluate, start=out.start, finalize=out.finalize)
+    return out

@@ -29,11 +29,23 @@ def _db() -> Database:
     return get_database(get_settings().resolved_database_url)
 
 
+def send_start(search_id: int) -> None:
+    app.send_task(RUN_SEARCH, args=[search_id], queue=QUEUE)
+
+
+def send_evaluate(candidate_id: int) -> None:
+    app.send_task(EVALUATE, args=[candidate_id], queue=QUEUE)
+
+
+def send_finalize(search_id: int) -> None:
+    app.send_task(FINALIZE, args=[search_id], queue=QUEUE)
+
+
 def dispatch(nxt: runner.Next, search_id: int | None = None) -> None:
     for candidate_id in nxt.evaluate:
-        app.send_task(EVALUATE, args=[candidate_id], queue=QUEUE)
+        send_evaluate(candidate_id)
     if nxt.finalize and search_id is not None:
-        app.send_task(FINALIZE, args=[search_id], queue=QUEUE)
+        send_finalize(search_id)
 
 
 @app.task(name=RUN_SEARCH)
@@ -80,8 +92,11 @@ def _search_of(db: Database, candidate_id: int) -> int | None:
 
 def _train(db: Database, taken: runner.Claim) -> runner.Next:
     from backend.search.cost import cost
-    from worker import evaluator
+    from worker import evaluator, faults
     from worker.datasets import get_splits
+    from worker.heartbeat import Heartbeat
+
+    faults.check(taken.generation, taken.index)
 
     info = dataset_info(db, taken.dataset)
     if info is None:
@@ -95,16 +110,17 @@ def _train(db: Database, taken: runner.Claim) -> runner.Next:
         attempt=taken.attempt,
         epochs=taken.epochs,
     )
-    result = evaluator.train_candidate(
-        taken.genome,
-        data,
-        info.num_classes,
-        epochs=taken.epochs,
-        batch_size=taken.batch_size,
-        seed=taken.seed,
-        on_epoch=lambda epoch, point: runner.record_epoch(db, taken, epoch, point),
-        should_stop=lambda: runner.search_stopped(db, taken.search_id),
-    )
+    with Heartbeat(lambda: runner.heartbeat(db, taken), get_settings().heartbeat_s) as beat:
+        result = evaluator.train_candidate(
+            taken.genome,
+            data,
+            info.num_classes,
+            epochs=taken.epochs,
+            batch_size=taken.batch_size,
+            seed=taken.seed,
+            on_epoch=lambda epoch, point: runner.record_epoch(db, taken, epoch, point),
+            should_stop=lambda: not beat.alive or runner.search_stopped(db, taken.search_id),
+        )
     _, flops = cost(taken.genome, info.input_shape, info.num_classes)
     params = int(result.model.count_params())
     rel = f"artifacts/search_{taken.search_id}/candidate_{taken.candidate_id}.keras"
@@ -120,6 +136,7 @@ def finalize_search(search_id: int) -> None:
     """Retrain the best genome on train+validation and score it once on the test split."""
     from worker import evaluator
     from worker.datasets import get_splits
+    from worker.heartbeat import Heartbeat
 
     db = _db()
     job = runner.begin_final(db, search_id)
@@ -136,15 +153,20 @@ def finalize_search(search_id: int) -> None:
             candidate=job.best_candidate_id,
             epochs=job.epochs,
         )
-        result = evaluator.final_train(
-            job.genome,
-            get_splits(job.dataset),
-            info.num_classes,
-            epochs=job.epochs,
-            batch_size=job.batch_size,
-            seed=job.seed,
-            on_epoch=lambda epoch, point: runner.record_final_epoch(db, job, epoch, point),
-        )
+        interval = get_settings().heartbeat_s
+        with Heartbeat(lambda: runner.final_heartbeat(db, search_id), interval) as beat:
+            result = evaluator.final_train(
+                job.genome,
+                get_splits(job.dataset),
+                info.num_classes,
+                epochs=job.epochs,
+                batch_size=job.batch_size,
+                seed=job.seed,
+                on_epoch=lambda epoch, point: runner.record_final_epoch(db, job, epoch, point),
+                should_stop=lambda: not beat.alive,
+            )
+        if not beat.alive:
+            return
         rel = f"artifacts/search_{search_id}/best.keras"
         evaluator.save_keras(result.model, get_settings().data_dir / rel)
         runner.finish_final(db, job, result.metrics, result.history, rel)
@@ -154,13 +176,18 @@ def finalize_search(search_id: int) -> None:
 
 
 def resume_unfinished() -> None:
-    with _db().read() as session:
+    """At worker start: resume every unfinished search, then keep reconciling."""
+    from worker.reconciler import start_thread
+
+    db = _db()
+    with db.read() as session:
         ids = list(
             session.scalars(
                 select(Search.id).where(Search.status.in_([sstate.QUEUED, sstate.RUNNING]))
             )
         )
     for search_id in ids:
-        app.send_task(RUN_SEARCH, args=[search_id], queue=QUEUE)
+        send_start(search_id)
     if ids:
         log(logger, "resumed unfinished searches", searches=ids, pid=os.getpid())
+    start_thread(db)

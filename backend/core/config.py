@@ -32,6 +32,19 @@ class Settings(BaseSettings):
     max_epochs: int = 100
     # How often the SSE endpoint looks for new event rows (seconds).
     event_poll_s: float = 0.2
+    # A training candidate's lease: renewed by a heartbeat; once expired, the reconciler
+    # hands the candidate to another worker (the attempt counter records it).
+    lease_s: float = 60.0
+    heartbeat_s: float = 10.0
+    # How often each worker re-sends work whose task may have vanished (restarted broker).
+    reconcile_s: float = 30.0
+    # Pending work whose task was sent longer ago than this is sent again (idempotent).
+    resend_after_s: float = 300.0
+    max_attempts: int = 3
+    # Share of a generation's candidates that may fail before the search fails.
+    max_failed_fraction: float = 0.5
+    # Deterministic TensorFlow ops: a retried candidate reproduces its metrics exactly.
+    deterministic: bool = True
 
     @property
     def resolved_database_url(self) -> str:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from backend.search.space import SearchSpace
 
 Strategy = Literal["evolution", "aging", "random", "nsga2"]
-SearchStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+SearchStatus = Literal["queued", "running", "paused", "succeeded", "failed", "cancelled"]
 
 
 class SearchBase(BaseModel):

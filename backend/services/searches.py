@@ -13,7 +13,7 @@ from backend.core.queue import TaskQueue
 from backend.datasets.registry import dataset_info
 from backend.db.base import utcnow
 from backend.db.models import Search
-from backend.db.models.search import CANCELLED, QUEUED, TERMINAL
+from backend.db.models.search import CANCELLED, PAUSED, QUEUED, RUNNING, TERMINAL
 from backend.db.session import Database
 from backend.schemas.search import SearchCreate
 from backend.search.space import PRESETS
@@ -104,3 +104,30 @@ def cancel_search(db: Database, search_id: int) -> None:
         search.finished_at = utcnow()
         add_event(session, search_id, SEARCH_STATUS, status=CANCELLED)
     log(logger, "search cancelled", search=search_id)
+
+
+def pause_search(db: Database, search_id: int) -> None:
+    """Stop handing out candidates; those training now finish and are kept."""
+    with db.write() as session:
+        search = get_search(session, search_id)
+        if search.status != RUNNING:
+            raise Conflict(
+                f"only a running search can be paused (search {search_id} is {search.status})"
+            )
+        search.status = PAUSED
+        add_event(session, search_id, SEARCH_STATUS, status=PAUSED)
+    log(logger, "search paused", search=search_id)
+
+
+def resume_search(db: Database, queue: TaskQueue, search_id: int) -> None:
+    with db.write() as session:
+        search = get_search(session, search_id)
+        if search.status != PAUSED:
+            raise Conflict(
+                f"only a paused search can be resumed (search {search_id} is {search.status})"
+            )
+        search.status = RUNNING
+        search.enqueued_at = utcnow()
+        add_event(session, search_id, SEARCH_STATUS, status=RUNNING, phase=search.phase)
+    log(logger, "search resumed", search=search_id)
+    enqueue_search(queue, search_id)

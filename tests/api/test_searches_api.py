@@ -168,3 +168,13 @@ def test_dashboard_page_and_plotly_are_served(client: TestClient) -> None:
     plotly_js = client.get("/static/plotly.min.js")
     assert plotly_js.status_code == 200
     assert len(plotly_js.content) > 1_000_000
+
+
+def test_pause_and_resume_need_the_right_state(client: TestClient) -> None:
+    search_id = client.post("/api/searches", json=VALID).json()["id"]
+    paused = client.post(f"/api/searches/{search_id}/pause")
+    assert paused.status_code == 409
+    assert "only a running search can be paused" in paused.json()["detail"]
+    resumed = client.post(f"/api/searches/{search_id}/resume")
+    assert resumed.status_code == 409
+    assert client.post("/api/searches/4242/pause").status_code == 404

@@ -54,6 +54,22 @@ def cancel_search(search_id: int, db: DbDep) -> SearchPublic:
         return search_public(session, searches.get_search(session, search_id))
 
 
+@router.post("/{search_id}/pause", response_model=SearchPublic)
+def pause_search(search_id: int, db: DbDep) -> SearchPublic:
+    """Stop handing out candidates; those training now finish. 409 unless running."""
+    searches.pause_search(db, search_id)
+    with db.read() as session:
+        return search_public(session, searches.get_search(session, search_id))
+
+
+@router.post("/{search_id}/resume", response_model=SearchPublic)
+def resume_search(search_id: int, db: DbDep, queue: QueueDep) -> SearchPublic:
+    """Continue a paused search from what is stored. 409 unless paused."""
+    searches.resume_search(db, queue, search_id)
+    with db.read() as session:
+        return search_public(session, searches.get_search(session, search_id))
+
+
 @router.get("/{search_id}/candidates", response_model=CandidatesPublic)
 def list_candidates(
     search_id: int,

@@ -2,8 +2,9 @@
 
 from backend.db.models.artifact import Artifact
 from backend.db.models.candidate import Candidate
+from backend.db.models.dataset import Dataset
 from backend.db.models.epoch_metric import EpochMetric
 from backend.db.models.event import Event
 from backend.db.models.search import Search
 
-__all__ = ["Artifact", "Candidate", "EpochMetric", "Event", "Search"]
+__all__ = ["Artifact", "Candidate", "Dataset", "EpochMetric", "Event", "Search"]

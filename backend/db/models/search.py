@@ -11,15 +11,12 @@ from sqlalchemy.orm import Mapped, mapped_column
 from backend.db.base import Base, JSONType, utcnow
 from backend.db.types import UTCDateTime
 
-QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = (
-    "queued",
-    "running",
-    "succeeded",
-    "failed",
-    "cancelled",
-)
+QUEUED, RUNNING, PAUSED = "queued", "running", "paused"
+SUCCEEDED, FAILED, CANCELLED = "succeeded", "failed", "cancelled"
 TERMINAL = frozenset({SUCCEEDED, FAILED, CANCELLED})
-STATUSES = (QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED)
+# States in which a candidate already training may go on (a pause lets it finish).
+ACTIVE = frozenset({RUNNING, PAUSED})
+STATUSES = (QUEUED, RUNNING, PAUSED, SUCCEEDED, FAILED, CANCELLED)
 
 # Phases of a running search: evolving candidates, then the final training of the best.
 PHASE_SEARCH, PHASE_FINAL = "search", "final"
@@ -48,6 +45,8 @@ class Search(Base):
     best_val_accuracy: Mapped[float | None] = mapped_column(Float, nullable=True)
     final_metrics: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # When the search's own task (start/resume or final training) was last sent.
+    enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     idempotency_key: Mapped[str | None] = mapped_column(String(200), nullable=True, unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
