@@ -38,8 +38,10 @@ import glob
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -150,6 +152,7 @@ class PostgresServer:
     owner: str | None = None  # OS user that runs the throwaway cluster (None: ourselves)
     bindir: Path | None = None
     version_num: int = 0
+    reaper: subprocess.Popen[bytes] | None = None  # stops the cluster if pytest dies
 
     @property
     def libpq_url(self) -> str:
@@ -209,6 +212,49 @@ def _find_pg_bindir() -> Path | None:
         if (bindir / "initdb").is_file() and (bindir / "pg_ctl").is_file():
             return bindir
     return None
+
+
+# Runs beside a throwaway cluster: when its stdin closes (the test process ended, however it
+# ended: a crash, SIGKILL, a pytest-timeout), it stops the cluster and removes its folder.
+_REAPER = r"""
+import shutil, subprocess, sys
+stop, root = sys.argv[1:-1], sys.argv[-1]
+sys.stdin.buffer.read()
+subprocess.run(stop, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+               timeout=120, check=False)
+shutil.rmtree(root, ignore_errors=True)
+"""
+
+
+def _start_reaper(stop_argv: list[str], root: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-c", _REAPER, *stop_argv, str(root)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # a Ctrl-C to pytest's process group must not kill it
+    )
+
+
+def _stop_reaper(reaper: subprocess.Popen[bytes] | None) -> None:
+    if reaper is None:
+        return
+    if reaper.stdin is not None:
+        reaper.stdin.close()
+    try:
+        reaper.wait(timeout=150)
+    except subprocess.TimeoutExpired:
+        reaper.kill()
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child, before exec
+    """Linux: the child gets SIGTERM when the test process dies (PR_SET_PDEATHSIG)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM))
+    except Exception:
+        pass
 
 
 def _as_owner(owner: str | None, argv: list[str]) -> list[str]:
@@ -276,6 +322,12 @@ def start_throwaway_postgres(base_dir: Path | None = None) -> PostgresServer:
         shutil.rmtree(root, ignore_errors=True)
         raise RuntimeError(f"initdb failed ({init.returncode}):\n{init.stdout}\n{init.stderr}")
 
+    reaper = _start_reaper(
+        _as_owner(
+            owner, [str(bindir / "pg_ctl"), "stop", "-D", str(data_dir), "-m", "immediate", "-w"]
+        ),
+        root,
+    )
     last_error = ""
     for _attempt in range(3):
         port = free_port()
@@ -319,6 +371,7 @@ def start_throwaway_postgres(base_dir: Path | None = None) -> PostgresServer:
                     owner=owner,
                     bindir=bindir,
                     version_num=version,
+                    reaper=reaper,
                 )
             last_error = reason
         else:
@@ -326,6 +379,7 @@ def start_throwaway_postgres(base_dir: Path | None = None) -> PostgresServer:
         _pg_ctl_stop(bindir, data_dir, owner, cwd)
     log_tail = _tail(log)
     shutil.rmtree(root, ignore_errors=True)
+    _stop_reaper(reaper)
     raise RuntimeError(f"throwaway PostgreSQL did not start: {last_error}\n{log_tail}")
 
 
@@ -347,6 +401,7 @@ def stop_throwaway_postgres(server: PostgresServer) -> None:
     root = server.data_dir.parent
     _pg_ctl_stop(server.bindir, server.data_dir, server.owner, str(root))
     shutil.rmtree(root, ignore_errors=True)
+    _stop_reaper(server.reaper)
 
 
 def find_or_start_postgres() -> PostgresServer:
@@ -485,6 +540,7 @@ class ThrowawayRedis:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.STDOUT,
             cwd=str(self.dir),
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
         )
         deadline = time.monotonic() + timeout
         reason = ""
