@@ -28,6 +28,9 @@ Isolation: ``postgres_url`` is a fresh empty database per test (dropped afterwar
 on a shared server the lease is a key in database 0, so concurrent test sessions on one
 machine never get the same index). Pub/sub channels are server-wide, not per index.
 
+Tests that use any of these fixtures are marked ``services`` automatically, so
+``pytest -m "not services"`` runs without PostgreSQL or Redis.
+
 Only the standard library, psycopg and redis are used here.
 """
 
@@ -771,6 +774,27 @@ def find_or_start_redis() -> RedisServer:
 
 # What the session used, for the terminal summary ("service: source url").
 _USED: dict[str, str] = {}
+
+
+SERVICE_FIXTURES = frozenset(
+    {
+        "postgres_server",
+        "postgres_server_url",
+        "make_postgres_db",
+        "postgres_url",
+        "redis_server",
+        "redis_server_url",
+        "redis_url",
+        "redis_server_factory",
+    }
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that uses a service fixture ``services`` (``-m "not services"``)."""
+    for item in items:
+        if SERVICE_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.services)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
