@@ -1,0 +1,59 @@
+// Plotly defaults shared by every chart, so they look like one product.
+
+export const COLORS = {
+  best: "#4f46e5", mean: "#0ea5e9", worst: "#f59e0b", dots: "rgba(100,116,139,0.45)",
+  baseline: "#e11d48", pareto: "#059669", train: "#94a3b8", val: "#4f46e5",
+  palette: ["#4f46e5", "#0ea5e9", "#10b981", "#f59e0b", "#e11d48", "#8b5cf6", "#14b8a6", "#f97316"],
+};
+
+export function baseLayout(extra = {}) {
+  return {
+    autosize: true,
+    margin: { l: 56, r: 16, t: 30, b: 44 },
+    paper_bgcolor: "rgba(0,0,0,0)",
+    plot_bgcolor: "rgba(0,0,0,0)",
+    font: { family: "Inter, system-ui, -apple-system, Segoe UI, Roboto, sans-serif", size: 12, color: "#334155" },
+    hoverlabel: { bgcolor: "#0f172a", bordercolor: "#0f172a", font: { color: "#f8fafc", size: 12 } },
+    legend: { orientation: "h", y: 1.02, yanchor: "bottom", x: 0, font: { size: 11 } },
+    xaxis: { gridcolor: "#eef2f7", zerolinecolor: "#e2e8f0", linecolor: "#cbd5e1", ...(extra.xaxis || {}) },
+    yaxis: { gridcolor: "#eef2f7", zerolinecolor: "#e2e8f0", linecolor: "#cbd5e1", ...(extra.yaxis || {}) },
+    ...Object.fromEntries(Object.entries(extra).filter(([k]) => k !== "xaxis" && k !== "yaxis")),
+  };
+}
+
+export const CONFIG = { displaylogo: false, responsive: true, displayModeBar: "hover",
+  modeBarButtonsToRemove: ["select2d", "lasso2d", "autoScale2d"] };
+
+export function hasPlotly() {
+  return typeof window.Plotly !== "undefined";
+}
+
+/** Plotly.react that tolerates a missing Plotly (no chart rather than a broken page). */
+export function draw(el, data, layout) {
+  if (!hasPlotly() || !el.isConnected) return;
+  window.Plotly.react(el, data, layout, CONFIG);
+}
+
+export function purge(el) {
+  if (hasPlotly() && el) window.Plotly.purge(el);
+}
+
+export function referenceLine(y, text, color = COLORS.baseline) {
+  return {
+    shapes: [{ type: "line", xref: "paper", x0: 0, x1: 1, y0: y, y1: y, line: { color, width: 1.5, dash: "dash" } }],
+    annotations: [{ xref: "paper", x: 1, y, yanchor: "bottom", xanchor: "right", text, showarrow: false,
+      font: { color, size: 11 } }],
+  };
+}
+
+/** Non-dominated points (max accuracy, min cost), sorted by cost: the Pareto front. */
+export function paretoFront(points) {
+  const sorted = points.filter((p) => p.cost > 0 && p.acc != null)
+    .sort((a, b) => a.cost - b.cost || b.acc - a.acc);
+  const front = [];
+  let best = -Infinity;
+  for (const p of sorted) {
+    if (p.acc > best) { front.push(p); best = p.acc; }
+  }
+  return front;
+}

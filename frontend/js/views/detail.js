@@ -1,0 +1,428 @@
+// "/searches/:id": one search, live. A REST snapshot, then the SSE stream keeps every chart
+// current; all updates are keyed (by generation, candidate, epoch), so replays are harmless.
+
+import { api } from "../api.js";
+import { COLORS, baseLayout, draw, paretoFront, purge, referenceLine } from "../charts.js";
+import { setConnection } from "../conn.js";
+import { SearchStream } from "../sse.js";
+import { navigate } from "../router.js";
+import { ACTIVE, badge, debounce, duration, h, num, pct, progressBar, toast, when, set } from "../util.js";
+import { createCandidateTable } from "./table.js";
+
+export const nav = "list";
+const LIVE_CURVES = 6;
+
+export async function mount(root, params) {
+  const id = Number(params.id);
+  let search = await api.search(id);
+  document.title = `${search.name} · nasboard`;
+  const [genList, candList] = await Promise.all([api.generations(id), api.allCandidates(id)]);
+
+  const gens = new Map(genList.map((g) => [g.generation, g]));
+  const cands = new Map(candList.map((c) => [c.id, c]));
+  const live = new Map(); // candidate id -> {generation, index, status, epochs: []}
+  const finalHistory = [];
+  let alive = true;
+  let stream = null;
+  let xMetric = search.config.objective === "flops" ? "flops" : "params";
+
+  // ---------- layout ----------
+  const el = {};
+  el.badge = h("span");
+  el.actions = h("div", { class: "head-actions" });
+  el.stats = h("div", { class: "stats" });
+  el.error = h("div", { class: "alert alert-error", role: "alert", hidden: true });
+  el.genChart = h("div", { class: "chart", id: "chart-generations", "aria-label": "Validation accuracy by generation" });
+  el.liveChart = h("div", { class: "chart", id: "chart-live", "aria-label": "Learning curves of the latest candidates" });
+  el.liveNote = h("p", { class: "muted small" });
+  el.scatter = h("div", { class: "chart", id: "chart-scatter", "aria-label": "Validation accuracy versus model size" });
+  el.finalCard = h("section", { class: "card span-2", id: "final", hidden: true, "aria-labelledby": "final-title" });
+  const xSelect = h("select", { id: "scatter-x", class: "select-sm",
+    onchange: () => { xMetric = xSelect.value; drawScatter(); } },
+  h("option", { value: "params", selected: xMetric === "params" }, "parameters"),
+  h("option", { value: "flops", selected: xMetric === "flops" }, "FLOPs"));
+
+  const table = createCandidateTable(search, { onOpen: (cid) => navigate(`/searches/${id}/candidates/${cid}`) });
+
+  root.append(
+    h("div", { class: "page-head" },
+      h("div", {},
+        h("nav", { class: "crumbs", "aria-label": "Breadcrumb" }, h("a", { href: "/" }, "Searches"), ` / #${id}`),
+        h("h1", {}, search.name, " ", el.badge),
+        h("p", { class: "muted" }, `${search.dataset} · ${search.strategy} · population ${search.config.population_size} × ${search.config.generations} generations · ${search.config.epochs_per_candidate} epoch${search.config.epochs_per_candidate > 1 ? "s" : ""} per candidate · created ${when(search.created_at)}`)),
+      el.actions),
+    el.error,
+    el.stats,
+    h("div", { class: "dash-grid" },
+      h("section", { class: "card", "aria-labelledby": "gen-title" },
+        h("div", { class: "card-head" }, h("h2", { id: "gen-title" }, "Validation accuracy by generation")),
+        el.genChart),
+      h("section", { class: "card", "aria-labelledby": "live-title" },
+        h("div", { class: "card-head" }, h("h2", { id: "live-title" }, "Learning curves"), el.liveNote),
+        el.liveChart),
+      h("section", { class: "card span-2", "aria-labelledby": "scatter-title" },
+        h("div", { class: "card-head" },
+          h("h2", { id: "scatter-title" }, "Accuracy vs. size"),
+          h("div", { class: "inline-field" }, h("label", { for: "scatter-x" }, "x axis"), xSelect)),
+        h("p", { class: "muted small" }, "Each dot is a candidate; the green line is the Pareto front (nothing is both smaller and more accurate). Click a dot to open it."),
+        el.scatter),
+      el.finalCard,
+      h("section", { class: "card span-2", "aria-labelledby": "cand-title" },
+        h("div", { class: "card-head" }, h("h2", { id: "cand-title" }, "Candidates")),
+        table.el)),
+  );
+
+  // ---------- header, stats ----------
+  function renderHead() {
+    set(el.badge, badge(search.status));
+    const active = ACTIVE.has(search.status);
+    set(el.actions, 
+      active ? h("button", { class: "btn btn-danger", id: "cancel-search", onclick: cancel }, "Cancel search") : null,
+      h("a", { class: "btn", href: `/new?clone=${id}` }, "Clone with edits"),
+      search.model_available
+        ? h("a", { class: "btn btn-primary", id: "download-best", href: api.searchModelUrl(id), download: "" }, "Download best model")
+        : h("span", { class: "btn btn-primary", "aria-disabled": "true", title: "Available once the final model is trained" }, "Download best model"),
+    );
+    const p = search.progress;
+    const phase = search.status === "queued" ? "Waiting for a worker…"
+      : search.phase === "final" && active ? "Training the best network on train + validation…"
+        : `Generation ${Math.min(p.generation + 1, p.generations)} of ${p.generations}`;
+    const best = search.best;
+    set(el.stats, 
+      stat("Progress", h("div", {}, progressBar(search.status === "succeeded" ? 1 : p.fraction, "Search progress", search.status),
+        h("div", { class: "stat-sub", id: "progress-text" }, phase, h("br"), `${p.candidates_done} / ${p.candidates_total || "?"} candidates`)), null, "stat-progress"),
+      stat("Best val. accuracy", best
+        ? h("a", { href: `/searches/${id}/candidates/${best.candidate_id}`, class: "stat-value", id: "best-acc" }, pct(best.val_accuracy))
+        : h("span", { class: "stat-value", id: "best-acc" }, "—"),
+      best ? `gen ${best.generation} · #${best.index} · ${num(best.params)} params` : ""),
+      stat("Seed baseline", h("span", { class: "stat-value" }, search.baseline ? pct(search.baseline.val_accuracy) : "—"),
+        search.baseline && best ? deltaText(best.val_accuracy - search.baseline.val_accuracy) : "the hand-designed CNN"),
+      stat(active ? "Elapsed · ETA" : "Duration", h("span", { class: "stat-value" }, duration(p.elapsed_s)),
+        active && p.eta_s != null ? `about ${duration(p.eta_s)} left` : search.finished_at ? `finished ${when(search.finished_at)}` : ""),
+      search.final ? stat("Test accuracy", h("span", { class: "stat-value" }, pct(search.final.test_accuracy)), `F1 ${pct(search.final.f1)}`) : null,
+    );
+    el.error.hidden = !search.error;
+    el.error.textContent = search.error ? `This search failed: ${search.error}` : "";
+  }
+
+  function stat(label, value, sub, cls = "") {
+    return h("div", { class: `stat ${cls}` }, h("div", { class: "stat-label" }, label), value,
+      sub ? (typeof sub === "string" ? h("div", { class: "stat-sub" }, sub) : sub) : null);
+  }
+
+  function deltaText(d) {
+    if (d == null || Number.isNaN(d)) return "";
+    return h("div", { class: `stat-sub ${d >= 0 ? "up" : "down"}` }, `${d >= 0 ? "+" : "−"}${(Math.abs(d) * 100).toFixed(1)} pts for the best`);
+  }
+
+  async function cancel(e) {
+    e.target.disabled = true;
+    try {
+      search = await api.cancelSearch(id);
+      toast("Search cancelled", "info");
+    } catch (err) {
+      toast(err.status === 409 ? "The search has already finished." : err.message);
+      search = await api.search(id);
+    }
+    renderHead();
+  }
+
+  // ---------- charts ----------
+  function scored() {
+    return [...cands.values()].filter((c) => c.val_accuracy != null && (c.status === "completed" || c.status === "reused"));
+  }
+
+  function drawGenerations() {
+    const rows = [...gens.values()].sort((a, b) => a.generation - b.generation);
+    const x = rows.map((g) => g.generation);
+    const line = (key, name, color, dash) => ({
+      x, y: rows.map((g) => g[key]), name, type: "scatter", mode: "lines+markers",
+      line: { color, width: key === "best_val_accuracy" ? 3 : 2, dash }, marker: { size: 7 },
+      hovertemplate: `${name}: %{y:.1%}<extra>gen %{x}</extra>`,
+    });
+    const dots = scored();
+    const data = [
+      {
+        x: dots.map((c) => c.generation + ((c.index % 7) - 3) * 0.03), y: dots.map((c) => c.val_accuracy),
+        customdata: dots.map((c) => c.id), text: dots.map((c) => `#${c.id} · gen ${c.generation} · ${c.origin}`),
+        name: "candidates", type: "scatter", mode: "markers", marker: { color: COLORS.dots, size: 6 },
+        hovertemplate: "%{text}<br>val acc %{y:.1%}<extra></extra>",
+      },
+      line("worst_val_accuracy", "worst", COLORS.worst, "dot"),
+      line("mean_val_accuracy", "mean", COLORS.mean, "dash"),
+      line("best_val_accuracy", "best", COLORS.best),
+    ];
+    const ref = search.baseline && search.baseline.val_accuracy != null
+      ? referenceLine(search.baseline.val_accuracy, "seed baseline") : {};
+    const gcount = search.config.generations;
+    draw(el.genChart, data, baseLayout({
+      xaxis: { title: { text: "generation" }, dtick: 1, range: [-0.4, Math.max(gcount - 1, 1) + 0.4] },
+      yaxis: { title: { text: "validation accuracy" }, tickformat: ".0%", rangemode: "tozero" },
+      ...ref,
+    }));
+  }
+
+  function drawLive() {
+    const recent = [...live.entries()].sort((a, b) => a[0] - b[0]).slice(-LIVE_CURVES);
+    const data = [];
+    recent.forEach(([cid, c]) => {
+      const color = COLORS.palette[cid % COLORS.palette.length];
+      const pts = c.epochs.filter(Boolean);
+      const running = c.status === "running";
+      data.push({
+        x: pts.map((e) => e.epoch), y: pts.map((e) => e.val_accuracy), name: `#${cid} val${running ? " (training)" : ""}`,
+        type: "scatter", mode: "lines+markers", line: { color, width: running ? 3 : 1.5 },
+        opacity: running ? 1 : 0.55, marker: { size: running ? 8 : 5 }, customdata: pts.map(() => cid),
+        hovertemplate: `#${cid} epoch %{x}: val acc %{y:.1%}<extra></extra>`,
+      });
+      data.push({
+        x: pts.map((e) => e.epoch), y: pts.map((e) => e.train_accuracy), name: `#${cid} train`, showlegend: false,
+        type: "scatter", mode: "lines", line: { color, width: 1, dash: "dot" }, opacity: running ? 0.8 : 0.35,
+        hovertemplate: `#${cid} epoch %{x}: train acc %{y:.1%}<extra></extra>`,
+      });
+    });
+    const running = recent.filter(([, c]) => c.status === "running").map(([cid]) => `#${cid}`);
+    el.liveNote.textContent = running.length ? `training now: ${running.join(", ")}` : recent.length ? "latest candidates" : "waiting for the first epoch";
+    const epochs = search.config.epochs_per_candidate;
+    draw(el.liveChart, data, baseLayout({
+      xaxis: { title: { text: "epoch" }, dtick: 1, range: [0.7, Math.max(epochs, 1) + 0.3] },
+      yaxis: { title: { text: "accuracy (solid: val, dotted: train)" }, tickformat: ".0%", range: [0, 1.02] },
+      showlegend: recent.length > 0,
+    }));
+  }
+
+  function drawScatter() {
+    const pts = scored().filter((c) => c[xMetric] > 0);
+    const best = search.best ? search.best.candidate_id : null;
+    const front = paretoFront(pts.map((c) => ({ cost: c[xMetric], acc: c.val_accuracy, id: c.id })));
+    const label = xMetric === "flops" ? "FLOPs" : "parameters";
+    const data = [
+      {
+        x: pts.map((c) => c[xMetric]), y: pts.map((c) => c.val_accuracy), customdata: pts.map((c) => c.id),
+        text: pts.map((c) => `#${c.id} · gen ${c.generation} · ${c.origin}`),
+        type: "scatter", mode: "markers", name: "candidates",
+        marker: {
+          size: pts.map((c) => (c.id === best ? 16 : 10)), symbol: pts.map((c) => (c.id === best ? "star" : c.origin === "baseline" ? "diamond" : "circle")),
+          color: pts.map((c) => c.generation), colorscale: [[0, "#c7d2fe"], [1, "#3730a3"]], cmin: 0,
+          cmax: Math.max(1, search.config.generations - 1), line: { color: "#fff", width: 1 },
+          colorbar: { title: { text: "gen", side: "right" }, thickness: 10, len: 0.8, dtick: 1 },
+        },
+        hovertemplate: `%{text}<br>val acc %{y:.1%}<br>%{x:,} ${label}<extra>click to open</extra>`,
+      },
+      {
+        x: front.map((p) => p.cost), y: front.map((p) => p.acc), type: "scatter", mode: "lines", name: "Pareto front",
+        line: { color: COLORS.pareto, width: 2, shape: "hv" }, hoverinfo: "skip",
+      },
+    ];
+    const ref = search.baseline && search.baseline.val_accuracy != null
+      ? referenceLine(search.baseline.val_accuracy, "seed baseline") : {};
+    draw(el.scatter, data, baseLayout({
+      xaxis: { type: "log", title: { text: `${label} (log scale)` } },
+      yaxis: { title: { text: "validation accuracy" }, tickformat: ".0%" },
+      ...ref,
+    }));
+  }
+
+  function renderFinal() {
+    const final = search.final;
+    const inFinal = search.phase === "final" || finalHistory.length > 0;
+    if (!final && !inFinal) { el.finalCard.hidden = true; return; }
+    el.finalCard.hidden = false;
+    const history = final && final.history ? final.history : finalHistory.filter(Boolean);
+    if (!el.finalCurves) {
+      el.finalCurves = h("div", { class: "chart chart-sm", id: "chart-final" });
+      el.confusion = h("div", { class: "chart chart-sq", id: "chart-confusion" });
+      el.finalMetrics = h("div", { class: "metrics" });
+      el.finalCard.append(
+        h("div", { class: "card-head" }, h("h2", { id: "final-title" }, "Final model"),
+          h("p", { class: "muted small", id: "final-sub" })),
+        el.finalMetrics,
+        h("div", { class: "final-grid" },
+          h("div", {}, h("h3", {}, "Training curves"), el.finalCurves),
+          h("div", {}, h("h3", {}, "Confusion matrix (test set)"), el.confusion)));
+    }
+    el.finalCard.querySelector("#final-sub").textContent = final
+      ? `candidate #${final.candidate_id} retrained for ${history.length} epochs, evaluated on the held-out test set`
+      : "retraining the best candidate…";
+    set(el.finalMetrics, ...(final ? [
+      ["Test accuracy", pct(final.test_accuracy)], ["Precision", pct(final.precision)], ["Recall", pct(final.recall)],
+      ["F1", pct(final.f1)], ["Baseline val. acc.", pct(final.baseline_val_accuracy)],
+      ["Latency", final.latency_ms != null ? `${final.latency_ms.toFixed(2)} ms` : "—"],
+    ].map(([k, v]) => h("div", { class: "metric" }, h("div", { class: "metric-label" }, k), h("div", { class: "metric-value" }, v))) : []));
+    const x = history.map((_, i) => i + 1);
+    draw(el.finalCurves, [
+      { x, y: history.map((e) => e.train_accuracy), name: "train accuracy", type: "scatter", mode: "lines+markers", line: { color: COLORS.best, width: 2.5 } },
+      { x, y: history.map((e) => e.train_loss), name: "train loss", type: "scatter", mode: "lines+markers", yaxis: "y2", line: { color: COLORS.worst, width: 2, dash: "dot" } },
+    ], baseLayout({
+      xaxis: { title: { text: "epoch" }, dtick: 1 },
+      yaxis: { title: { text: "accuracy" }, tickformat: ".0%", range: [0, 1.02] },
+      yaxis2: { title: { text: "loss" }, overlaying: "y", side: "right", showgrid: false, rangemode: "tozero" },
+      margin: { l: 56, r: 56, t: 30, b: 44 },
+    }));
+    if (final && final.confusion_matrix) {
+      el.confusion.hidden = false;
+      const cm = final.confusion_matrix;
+      const names = (datasetInfo && datasetInfo.class_names.length === cm.length) ? datasetInfo.class_names : cm.map((_, i) => String(i));
+      const labels = names.map((n, i) => (names.filter((m) => m === n).length > 1 ? `${n} (${i})` : n));
+      draw(el.confusion, [{
+        z: cm, x: labels, y: labels, type: "heatmap", colorscale: [[0, "#f8fafc"], [0.15, "#c7d2fe"], [1, "#312e81"]],
+        hovertemplate: "true %{y}, predicted %{x}: %{z}<extra></extra>", showscale: false,
+        text: cm.map((r) => r.map((v) => (v ? String(v) : ""))), texttemplate: "%{text}", textfont: { size: 10 },
+      }], baseLayout({
+        xaxis: { title: { text: "predicted" }, type: "category", tickangle: labels.some((l) => l.length > 3) ? -35 : 0 },
+        yaxis: { title: { text: "true" }, type: "category", autorange: "reversed" },
+        margin: { l: 80, r: 10, t: 10, b: 80 },
+      }));
+    } else {
+      el.confusion.hidden = true;
+    }
+  }
+
+  let datasetInfo = null;
+  api.datasets().then((list) => {
+    datasetInfo = list.find((d) => d.id === search.dataset) || null;
+    if (alive && search.final) renderFinal();
+  }).catch(() => {});
+
+  const redraw = debounce(() => {
+    if (!alive) return;
+    drawGenerations();
+    drawLive();
+    drawScatter();
+    renderFinal();
+  }, 120);
+
+  const refreshSearch = debounce(async () => {
+    try {
+      const fresh = await api.search(id);
+      if (!alive) return;
+      search = fresh;
+      renderHead();
+      redraw();
+    } catch { /* the stream will retry */ }
+  }, 400);
+
+  // ---------- live events ----------
+  function onEvent(type, d) {
+    switch (type) {
+      case "search_status":
+        search.status = d.status;
+        if (d.phase !== undefined) search.phase = d.phase;
+        if (d.error) search.error = d.error;
+        renderHead();
+        refreshSearch();
+        break;
+      case "candidate_started": {
+        const c = cands.get(d.candidate_id) || { id: d.candidate_id, generation: d.generation, index: d.index, origin: "", val_accuracy: null };
+        if (!["completed", "failed", "reused"].includes(c.status)) c.status = "running";
+        cands.set(d.candidate_id, c);
+        const l = live.get(d.candidate_id) || { generation: d.generation, index: d.index, epochs: [] };
+        l.status = "running";
+        live.set(d.candidate_id, l);
+        table.refreshSoon();
+        break;
+      }
+      case "epoch": {
+        const l = live.get(d.candidate_id) || { generation: d.generation, index: d.index, epochs: [], status: "running" };
+        l.epochs[d.epoch - 1] = d;
+        live.set(d.candidate_id, l);
+        break;
+      }
+      case "candidate_finished": {
+        const c = cands.get(d.candidate_id) || { id: d.candidate_id };
+        Object.assign(c, {
+          generation: d.generation, index: d.index, status: d.status, val_accuracy: d.val_accuracy,
+          params: d.params, flops: d.flops, origin: d.origin || c.origin,
+        });
+        cands.set(d.candidate_id, c);
+        const l = live.get(d.candidate_id);
+        if (l) l.status = d.status;
+        search.progress.candidates_done = [...cands.values()].filter((x) => !["pending", "running"].includes(x.status)).length;
+        refreshSearch();
+        table.refreshSoon();
+        break;
+      }
+      case "generation_finished":
+        gens.set(d.generation, d);
+        refreshSearch();
+        break;
+      case "final_epoch":
+        search.phase = "final";
+        finalHistory[d.epoch - 1] = d;
+        break;
+      case "search_finished":
+        refreshSearch();
+        table.refreshSoon();
+        break;
+      default:
+        return;
+    }
+    // The in-progress generation: stats from the candidates seen so far.
+    if (type === "candidate_finished") {
+      const g = d.generation;
+      const done = scored().filter((c) => c.generation === g);
+      const prev = gens.get(g);
+      if (done.length && (!prev || prev.partial || prev.completed < done.length)) {
+        const accs = done.map((c) => c.val_accuracy);
+        {
+          gens.set(g, {
+            generation: g, count: done.length, completed: done.length, partial: true,
+            best_val_accuracy: Math.max(...accs), worst_val_accuracy: Math.min(...accs),
+            mean_val_accuracy: accs.reduce((a, b) => a + b, 0) / accs.length,
+          });
+        }
+      }
+    }
+    redraw();
+  }
+
+  // Curves of the latest candidates from REST (the stream only carries epochs from now on).
+  const lastOnes = candList.slice(-LIVE_CURVES);
+  await Promise.all(lastOnes.map(async (c) => {
+    try {
+      const full = await api.candidate(c.id);
+      const l = live.get(c.id) || { generation: c.generation, index: c.index, epochs: [] };
+      l.status = c.status;
+      full.epochs.forEach((e) => { l.epochs[e.epoch - 1] = { ...e, candidate_id: c.id }; });
+      live.set(c.id, l);
+    } catch { /* a missing candidate is not fatal */ }
+  }));
+  if (!alive) return null;
+
+  renderHead();
+  drawGenerations();
+  drawLive();
+  drawScatter();
+  renderFinal();
+  table.load();
+
+  bindClicks(el.scatter);
+  bindClicks(el.genChart);
+
+  function bindClicks(div) {
+    if (typeof div.on === "function") {
+      div.on("plotly_click", (ev) => {
+        const pt = ev.points && ev.points[0];
+        if (pt && pt.customdata != null && pt.data.mode === "markers") navigate(`/searches/${id}/candidates/${pt.customdata}`);
+      });
+    }
+  }
+
+  if (ACTIVE.has(search.status)) {
+    stream = new SearchStream(id, onEvent, {
+      onEnd: () => { refreshSearch(); table.refreshSoon(); },
+    });
+  } else {
+    setConnection("ended");
+  }
+
+  return () => {
+    alive = false;
+    if (stream) stream.close();
+    setConnection("idle");
+    redraw.cancel();
+    refreshSearch.cancel();
+    table.destroy();
+    for (const div of root.querySelectorAll(".js-plotly-plot")) purge(div);
+  };
+}
