@@ -18,3 +18,6 @@ class DatasetInfo:
     test_size: int
     builtin: bool = True
     tags: tuple[str, ...] = field(default_factory=tuple)
+    # sha256 of the normalized arrays (``splits.array_checksum``); uploads know it at once,
+    # built-ins only once a worker has loaded them (it is in their model cards).
+    checksum: str | None = None
