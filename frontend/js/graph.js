@@ -4,7 +4,7 @@
 import { h, num, set } from "./util.js";
 
 const SVG = "http://www.w3.org/2000/svg";
-const NODE_W = 176;
+const NODE_W = 186;
 const NODE_H = 50;
 const GAP_X = 42;
 const GAP_Y = 18;
@@ -78,7 +78,7 @@ function shape(shp) {
   return Array.isArray(shp) ? shp.join("×") : "";
 }
 
-function fit(text, max = 26) {
+function fit(text, max = 27) {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 

@@ -54,7 +54,7 @@ export function num(x) {
   if (abs >= 1e9) return `${(x / 1e9).toFixed(abs >= 1e10 ? 0 : 1)}G`;
   if (abs >= 1e6) return `${(x / 1e6).toFixed(abs >= 1e7 ? 0 : 1)}M`;
   if (abs >= 1e4) return `${(x / 1e3).toFixed(abs >= 1e5 ? 0 : 1)}k`;
-  return String(Math.round(x * 100) / 100);
+  return (Math.round(x * 100) / 100).toLocaleString("en-US");
 }
 
 export function duration(s) {

@@ -96,7 +96,9 @@ export async function mount(root, params) {
         : h("span", { class: "stat-value", id: "best-acc" }, "—"),
       best ? `gen ${best.generation} · #${best.index} · ${num(best.params)} params` : ""),
       stat("Seed baseline", h("span", { class: "stat-value" }, search.baseline ? pct(search.baseline.val_accuracy) : "—"),
-        search.baseline && best ? deltaText(best.val_accuracy - search.baseline.val_accuracy) : "the hand-designed CNN"),
+        search.baseline && best ? deltaText(best.val_accuracy - search.baseline.val_accuracy)
+          : !search.config.include_baseline ? "not requested"
+            : active ? "the hand-designed CNN" : "not trained: outside this search space"),
       stat(active ? "Elapsed · ETA" : "Duration", h("span", { class: "stat-value" }, duration(p.elapsed_s)),
         active && p.eta_s != null ? `about ${duration(p.eta_s)} left` : search.finished_at ? `finished ${when(search.finished_at)}` : ""),
       search.final ? stat("Test accuracy", h("span", { class: "stat-value" }, pct(search.final.test_accuracy)), `F1 ${pct(search.final.f1)}`) : null,

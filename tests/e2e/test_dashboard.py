@@ -1,0 +1,129 @@
+"""The dashboard the way a person uses it, against a real server and a real worker."""
+
+from __future__ import annotations
+
+import re
+import time
+import zipfile
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+POINTS_JS = """() => {
+  const div = document.getElementById('chart-generations');
+  if (!div || !div.data) return 0;
+  return div.data.reduce((n, t) => n + (t.x ? t.x.length : 0), 0);
+}"""
+
+
+def wait_for(predicate, timeout: float, interval: float = 0.5, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def fill_search(page, name: str, *, population: int, generations: int, epochs: int) -> None:
+    page.goto(page.base + "/new")
+    page.get_by_label("Name", exact=True).fill(name)
+    page.get_by_label("Digits (8x8)").check()
+    page.get_by_label("Search space preset").select_option("tiny")
+    page.get_by_label("Population size").fill(str(population))
+    page.get_by_label("Generations").fill(str(generations))
+    page.get_by_label("Epochs per candidate").fill(str(epochs))
+
+
+def test_form_shows_server_validation_inline(page):
+    page.errors.allow("status of 422")  # the browser logs each rejected POST
+    fill_search(page, "invalid", population=4, generations=2, epochs=1)
+    page.get_by_label("Population size").fill("1")  # the API needs >= 2
+    page.get_by_role("button", name="Start search").click()
+    err = page.locator("#f-population_size-error")
+    err.wait_for(state="visible")
+    assert "greater than or equal to 2" in err.inner_text()
+    assert page.get_by_label("Population size").get_attribute("aria-invalid") == "true"
+    assert page.url.endswith("/new")
+    # An error inside the search space lands next to that field of the editor.
+    page.get_by_label("Population size").fill("4")
+    page.get_by_text("Edit the search space").click()
+    page.get_by_label("Filters").fill("8, 8")
+    page.get_by_role("button", name="Start search").click()
+    space_err = page.locator("#space-filters-error")
+    space_err.wait_for(state="visible")
+    assert "distinct" in space_err.inner_text()
+
+
+def test_search_end_to_end(page, screenshots, tmp_path):
+    # --- submit the form ---
+    fill_search(page, "e2e: digits tiny", population=4, generations=2, epochs=1)
+    page.screenshot(path=str(screenshots / "form.png"), full_page=True)
+    page.get_by_role("button", name="Start search").click()
+    page.wait_for_url(re.compile(r"/searches/\d+$"))
+    search_id = int(page.url.rsplit("/", 1)[1])
+    page.evaluate("window.__sameDocument = true")
+
+    # --- the accuracy chart gains points while the search runs, no reload ---
+    page.wait_for_function("() => document.getElementById('chart-generations')?.data !== undefined")
+    first = page.evaluate(POINTS_JS)
+    wait_for(lambda: page.evaluate(POINTS_JS) > first, 90, what="new points on the accuracy chart")
+    assert page.evaluate("window.__sameDocument") is True, "the page reloaded"
+
+    # --- a second search, cancelled from its page ---
+    fill_search(page, "e2e: to cancel", population=8, generations=6, epochs=3)
+    page.get_by_role("button", name="Start search").click()
+    page.wait_for_url(re.compile(r"/searches/\d+$"))
+    second_id = int(page.url.rsplit("/", 1)[1])
+    assert second_id != search_id
+    page.get_by_role("button", name="Cancel search").click()
+    page.locator("h1 .badge-cancelled").wait_for()
+    assert httpx.get(f"{page.base}/api/searches/{second_id}").json()["status"] == "cancelled"
+
+    # --- back to the first search; wait for it to succeed, live ---
+    page.goto(f"{page.base}/searches/{search_id}")
+    page.evaluate("window.__sameDocument = true")
+    page.locator("h1 .badge-succeeded").wait_for(timeout=150_000)
+    page.locator("#download-best").wait_for(timeout=30_000)
+    page.locator("#final #chart-confusion .main-svg").first.wait_for()
+    assert page.evaluate(POINTS_JS) >= 4 + 2 * 2  # 7 candidate dots + best/mean/worst lines
+    assert page.evaluate("window.__sameDocument") is True
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(screenshots / "detail.png"), full_page=True)
+
+    # --- open a candidate's architecture graph ---
+    page.locator("#candidates-table tbody tr a").first.click()
+    page.wait_for_url(re.compile(rf"/searches/{search_id}/candidates/\d+$"))
+    nodes = page.locator("#arch-graph .arch-node")
+    nodes.first.wait_for()
+    labels = [nodes.nth(i).get_attribute("aria-label") for i in range(nodes.count())]
+    assert labels[0].startswith("Input 8x8x1")
+    assert any(lbl.startswith("Dense 10 softmax") for lbl in labels)
+    assert any(lbl.startswith("Conv") for lbl in labels), labels
+    nodes.nth(1).hover()
+    assert page.locator(".arch-tip").is_visible()
+    assert "Parameters" in page.locator(".arch-tip").inner_text()
+    page.mouse.move(5, 5)
+    page.screenshot(path=str(screenshots / "candidate.png"), full_page=True)
+    page.go_back()
+    page.wait_for_url(re.compile(rf"/searches/{search_id}$"))
+    page.locator("#download-best").wait_for()
+
+    # --- download the best model from the page ---
+    with page.expect_download() as info:
+        page.locator("#download-best").click()
+    target = tmp_path / info.value.suggested_filename
+    info.value.save_as(target)
+    assert target.suffix == ".keras"
+    assert target.stat().st_size > 0
+    assert zipfile.is_zipfile(target)
+
+    # --- the list shows both ---
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Searches").click()
+    page.wait_for_url(re.compile(r"/$"))
+    page.locator(f"tr[data-search-id='{search_id}'] .badge-succeeded").wait_for()
+    page.locator(f"tr[data-search-id='{second_id}'] .badge-cancelled").wait_for()
+    page.screenshot(path=str(screenshots / "list.png"), full_page=True)
