@@ -23,13 +23,17 @@ function s(tag, attrs = {}, ...children) {
   return el;
 }
 
-/** Longest-path layering plus a barycentre pass to limit crossings. */
+/**
+ * Sugiyama-style layout: longest-path layers, virtual nodes on edges that skip layers (so a
+ * branch is routed around the main path, not under it), then barycentre sweeps.
+ */
 export function layout(graph) {
   const ids = graph.nodes.map((n) => n.id);
+  const known = new Set(ids);
+  const edges = graph.edges.filter(([a, b]) => known.has(a) && known.has(b));
   const preds = new Map(ids.map((id) => [id, []]));
   const succs = new Map(ids.map((id) => [id, []]));
-  for (const [a, b] of graph.edges) {
-    if (!preds.has(b) || !succs.has(a)) continue;
+  for (const [a, b] of edges) {
     preds.get(b).push(a);
     succs.get(a).push(b);
   }
@@ -48,30 +52,81 @@ export function layout(graph) {
   for (const id of ids) if (!order.includes(id)) order.push(id);
   const rank = new Map();
   for (const id of order) rank.set(id, Math.max(-1, ...preds.get(id).map((p) => rank.get(p) ?? 0)) + 1);
-  const columns = [];
-  for (const id of order) (columns[rank.get(id)] ||= []).push(id);
-  const slot = new Map();
-  columns.forEach((col, r) => {
-    if (r > 0) {
-      const bary = (id) => {
-        const ps = preds.get(id);
-        return ps.length ? ps.reduce((a, p) => a + slot.get(p), 0) / ps.length : 0;
-      };
-      col.sort((a, b) => bary(a) - bary(b));
+
+  // Virtual nodes: one per skipped layer of a long edge.
+  const up = new Map(order.map((id) => [id, []]));
+  const down = new Map(order.map((id) => [id, []]));
+  const routes = new Map();
+  let nv = 0;
+  for (const [a, b] of edges) {
+    const chain = [a];
+    for (let r = rank.get(a) + 1; r < rank.get(b); r++) {
+      const v = `__v${nv++}`;
+      rank.set(v, r);
+      up.set(v, []);
+      down.set(v, []);
+      chain.push(v);
     }
-    col.forEach((id, i) => slot.set(id, i - (col.length - 1) / 2));
-  });
+    chain.push(b);
+    for (let i = 0; i + 1 < chain.length; i++) {
+      down.get(chain[i]).push(chain[i + 1]);
+      up.get(chain[i + 1]).push(chain[i]);
+    }
+    routes.set(`${a}->${b}`, chain.slice(1, -1));
+  }
+  const columns = [];
+  for (const id of [...order, ...[...rank.keys()].filter((k) => k.startsWith("__v"))]) {
+    (columns[rank.get(id)] ||= []).push(id);
+  }
+  const index = new Map();
+  const reindex = (col) => col.forEach((id, i) => index.set(id, i));
+  columns.forEach(reindex);
+  const sweep = (cols, neighbours) => {
+    for (const col of cols) {
+      const bary = new Map(col.map((id) => {
+        const ns = neighbours.get(id);
+        return [id, ns.length ? ns.reduce((acc, n) => acc + index.get(n), 0) / ns.length : index.get(id)];
+      }));
+      col.sort((x, y) => bary.get(x) - bary.get(y));
+      reindex(col);
+    }
+  };
+  for (let i = 0; i < 2; i++) {
+    sweep(columns.slice(1), up);
+    sweep(columns.slice(0, -1).reverse(), down);
+  }
+  sweep(columns.slice(1), up);
+
   const maxRows = Math.max(...columns.map((c) => c.length));
   const height = maxRows * NODE_H + (maxRows - 1) * GAP_Y + 2 * PAD;
   const width = columns.length * NODE_W + (columns.length - 1) * GAP_X + 2 * PAD;
   const pos = new Map();
-  for (const id of order) {
+  columns.forEach((col, r) => col.forEach((id, i) => {
     pos.set(id, {
-      x: PAD + rank.get(id) * (NODE_W + GAP_X),
-      y: height / 2 + slot.get(id) * (NODE_H + GAP_Y) - NODE_H / 2,
+      x: PAD + r * (NODE_W + GAP_X),
+      y: height / 2 + (i - (col.length - 1) / 2) * (NODE_H + GAP_Y) - NODE_H / 2,
     });
-  }
-  return { pos, width, height, columns: columns.length, maxRows };
+  }));
+  return { pos, width, height, routes, columns: columns.length, maxRows };
+}
+
+/** An edge as smooth curves between layers and straight runs through virtual nodes. */
+function edgePath(p, q, via, pos) {
+  let x = p.x + NODE_W;
+  let y = p.y + NODE_H / 2;
+  let d = `M ${x} ${y}`;
+  const stops = [...via.map((v) => pos.get(v)), q];
+  stops.forEach((t, i) => {
+    const last = i === stops.length - 1;
+    const tx = last ? t.x - 2 : t.x;
+    const ty = t.y + NODE_H / 2;
+    const mx = (x + tx) / 2;
+    d += ` C ${mx} ${y}, ${mx} ${ty}, ${tx} ${ty}`;
+    if (!last) d += ` L ${t.x + NODE_W} ${ty}`;
+    x = t.x + NODE_W;
+    y = ty;
+  });
+  return d;
 }
 
 function shape(shp) {
@@ -91,7 +146,7 @@ function details(node) {
 
 /** Draw `graph` into `container` (replacing its content). */
 export function renderGraph(container, graph, { title = "Architecture" } = {}) {
-  const { pos, width, height } = layout(graph);
+  const { pos, width, height, routes } = layout(graph);
   const byId = new Map(graph.nodes.map((n) => [n.id, n]));
   const svg = s("svg", {
     viewBox: `0 0 ${width} ${height}`, width, height, class: "arch-svg", role: "img",
@@ -105,13 +160,8 @@ export function renderGraph(container, graph, { title = "Architecture" } = {}) {
     const p = pos.get(a);
     const q = pos.get(b);
     if (!p || !q) continue;
-    const x1 = p.x + NODE_W;
-    const y1 = p.y + NODE_H / 2;
-    const x2 = q.x - 2;
-    const y2 = q.y + NODE_H / 2;
-    const mx = (x1 + x2) / 2;
     edgeLayer.appendChild(s("path", {
-      d: `M ${x1} ${y1} C ${mx} ${y1}, ${mx} ${y2}, ${x2} ${y2}`, class: "arch-edge", "marker-end": "url(#arrow)",
+      d: edgePath(p, q, routes.get(`${a}->${b}`) || [], pos), class: "arch-edge", "marker-end": "url(#arrow)",
       "data-edge": `${a}->${b}`,
     }));
   }

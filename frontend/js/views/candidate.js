@@ -33,7 +33,7 @@ export async function mount(root, params) {
 
   function renderHead() {
     const downloadable = c.status === "completed" || c.status === "reused";
-    set(head, 
+    set(head,
       h("div", {},
         h("nav", { class: "crumbs", "aria-label": "Breadcrumb" },
           h("a", { href: "/" }, "Searches"), " / ", h("a", { href: `/searches/${searchId}` }, search.name), ` / #${cid}`),
@@ -46,7 +46,7 @@ export async function mount(root, params) {
         downloadable
           ? h("a", { class: "btn btn-primary", id: "download-candidate", href: api.candidateModelUrl(cid), download: "" }, "Download model (.keras)")
           : null));
-    set(stats, 
+    set(stats,
       ...[["Validation accuracy", pct(c.val_accuracy)], ["Validation loss", num(c.metrics.val_loss)],
         ["Parameters", c.params != null ? c.params.toLocaleString() : "—"], ["FLOPs", num(c.flops)],
         ["Training time", duration(c.duration_s)],

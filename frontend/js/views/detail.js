@@ -76,7 +76,7 @@ export async function mount(root, params) {
   function renderHead() {
     set(el.badge, badge(search.status));
     const active = ACTIVE.has(search.status);
-    set(el.actions, 
+    set(el.actions,
       active ? h("button", { class: "btn btn-danger", id: "cancel-search", onclick: cancel }, "Cancel search") : null,
       h("a", { class: "btn", href: `/new?clone=${id}` }, "Clone with edits"),
       search.model_available
@@ -87,8 +87,13 @@ export async function mount(root, params) {
     const phase = search.status === "queued" ? "Waiting for a worker…"
       : search.phase === "final" && active ? "Training the best network on train + validation…"
         : `Generation ${Math.min(p.generation + 1, p.generations)} of ${p.generations}`;
-    const best = search.best;
-    set(el.stats, 
+    // Until the server names a best (after a generation), show the best finished so far.
+    let best = search.best;
+    if (!best) {
+      const top = scored().sort((a, b) => b.val_accuracy - a.val_accuracy)[0];
+      if (top) best = { candidate_id: top.id, generation: top.generation, index: top.index, val_accuracy: top.val_accuracy, params: top.params };
+    }
+    set(el.stats,
       stat("Progress", h("div", {}, progressBar(search.status === "succeeded" ? 1 : p.fraction, "Search progress", search.status),
         h("div", { class: "stat-sub", id: "progress-text" }, phase, h("br"), `${p.candidates_done} / ${p.candidates_total || "?"} candidates`)), null, "stat-progress"),
       stat("Best val. accuracy", best
@@ -205,7 +210,7 @@ export async function mount(root, params) {
         type: "scatter", mode: "markers", name: "candidates",
         marker: {
           size: pts.map((c) => (c.id === best ? 16 : 10)), symbol: pts.map((c) => (c.id === best ? "star" : c.origin === "baseline" ? "diamond" : "circle")),
-          color: pts.map((c) => c.generation), colorscale: [[0, "#c7d2fe"], [1, "#3730a3"]], cmin: 0,
+          color: pts.map((c) => c.generation), colorscale: [[0, "#a5b4fc"], [1, "#312e81"]], cmin: 0,
           cmax: Math.max(1, search.config.generations - 1), line: { color: "#fff", width: 1 },
           colorbar: { title: { text: "gen", side: "right" }, thickness: 10, len: 0.8, dtick: 1 },
         },
@@ -340,6 +345,7 @@ export async function mount(root, params) {
         const l = live.get(d.candidate_id);
         if (l) l.status = d.status;
         search.progress.candidates_done = [...cands.values()].filter((x) => !["pending", "running"].includes(x.status)).length;
+        renderHead();
         refreshSearch();
         table.refreshSoon();
         break;

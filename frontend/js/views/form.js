@@ -191,7 +191,7 @@ export async function mount(root, _params, query) {
     const capped = budget > 0 && secs > budget;
     if (capped) secs = budget;
     const size = spaceSize(space);
-    set(estimate, 
+    set(estimate,
       h("div", {}, h("dt", {}, "Candidates to train"), h("dd", { id: "estimate-candidates" }, total.toLocaleString())),
       h("div", {}, h("dt", {}, "Expected time"), h("dd", { id: "estimate-time" }, `${capped ? "≤ " : "≈ "}${duration(secs)}`),
         h("dd", { class: "hint" }, capped ? "capped by the time budget" : basis)),

@@ -45,7 +45,7 @@ export async function mount(root, _params, query) {
 
   function render(data) {
     if (data.count === 0) {
-      set(body, 
+      set(body,
         h("div", { class: "empty hero" },
           h("h2", {}, "No searches yet"),
           h("p", { class: "muted" }, "Pick a dataset, describe which networks to try, and nasboard evolves them for you."),

@@ -95,7 +95,7 @@ export function createCandidateTable(search, { onOpen }) {
     }
     const end = Math.min(state.offset + PAGE, data.count);
     info.textContent = data.count ? `${state.offset + 1}–${end} of ${data.count}` : "";
-    set(pager, 
+    set(pager,
       h("button", { class: "btn btn-sm", disabled: state.offset === 0, onclick: () => { state.offset = Math.max(0, state.offset - PAGE); load(); } }, "← Previous"),
       h("span", { class: "muted small" }, `page ${Math.floor(state.offset / PAGE) + 1} of ${Math.max(1, Math.ceil(data.count / PAGE))}`),
       h("button", { class: "btn btn-sm", disabled: end >= data.count, onclick: () => { state.offset += PAGE; load(); } }, "Next →"));
@@ -151,7 +151,7 @@ export function createCandidateTable(search, { onOpen }) {
       if (g) renderGraph(box, g, { title: `Candidate ${c.id}` });
       return h("div", {}, h("h4", {}, h("a", { href: `/searches/${search.id}/candidates/${c.id}` }, `#${c.id}`)), box);
     });
-    set(comparePanel, 
+    set(comparePanel,
       h("div", { class: "card-head" }, h("h3", {}, `Candidate #${a.id} vs. #${b.id}`),
         h("button", { class: "btn btn-sm btn-ghost", onclick: () => { purge(curves); comparePanel.hidden = true; setQuery({ compare: null }); } }, "Close")),
       h("div", { class: "table-wrap" }, h("table", { class: "table compare-table" },
