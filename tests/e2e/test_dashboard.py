@@ -61,6 +61,9 @@ def test_form_shows_server_validation_inline(page):
 def test_search_end_to_end(page, screenshots, tmp_path):
     # --- submit the form ---
     fill_search(page, "e2e: digits tiny", population=4, generations=2, epochs=1)
+    page.get_by_text("Edit the search space").click()
+    assert page.get_by_label("Filters").input_value() == "4, 8, 16"  # the tiny preset
+    page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(screenshots / "form.png"), full_page=True)
     page.get_by_role("button", name="Start search").click()
     page.wait_for_url(re.compile(r"/searches/\d+$"))
@@ -92,6 +95,7 @@ def test_search_end_to_end(page, screenshots, tmp_path):
     assert page.evaluate(POINTS_JS) >= 4 + 2 * 2  # 7 candidate dots + best/mean/worst lines
     assert page.evaluate("window.__sameDocument") is True
     page.wait_for_timeout(500)
+    page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(screenshots / "detail.png"), full_page=True)
 
     # --- open a candidate's architecture graph ---
@@ -107,6 +111,7 @@ def test_search_end_to_end(page, screenshots, tmp_path):
     assert page.locator(".arch-tip").is_visible()
     assert "Parameters" in page.locator(".arch-tip").inner_text()
     page.mouse.move(5, 5)
+    page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(screenshots / "candidate.png"), full_page=True)
     page.go_back()
     page.wait_for_url(re.compile(rf"/searches/{search_id}$"))
@@ -121,9 +126,49 @@ def test_search_end_to_end(page, screenshots, tmp_path):
     assert target.stat().st_size > 0
     assert zipfile.is_zipfile(target)
 
+    # --- compare two candidates side by side ---
+    boxes = page.locator("#candidates-table tbody input[type=checkbox]")
+    boxes.nth(0).check()
+    boxes.nth(1).check()
+    page.locator("#compare-btn").click()
+    page.locator("#compare .compare-graph svg").nth(1).wait_for()
+    assert "Validation accuracy" in page.locator("#compare").inner_text()
+    assert re.search(r"compare=\d+%2C\d+|compare=\d+,\d+", page.url)
+
+    # --- clone it with edits: the form starts from its settings ---
+    page.get_by_role("link", name="Clone with edits").click()
+    page.wait_for_url(re.compile(rf"/new\?clone={search_id}$"))
+    assert page.get_by_label("Name", exact=True).input_value() == "e2e: digits tiny (copy)"
+    assert page.get_by_label("Search space preset").input_value() == "tiny"
+    assert page.get_by_label("Population size").input_value() == "4"
+    assert page.locator("#estimate-candidates").inner_text() == "7"  # 4 + (4 - 1 elite)
+
     # --- the list shows both ---
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Searches").click()
     page.wait_for_url(re.compile(r"/$"))
     page.locator(f"tr[data-search-id='{search_id}'] .badge-succeeded").wait_for()
     page.locator(f"tr[data-search-id='{second_id}'] .badge-cancelled").wait_for()
     page.screenshot(path=str(screenshots / "list.png"), full_page=True)
+
+
+SSE_DEDUPE_JS = """async (id) => {
+  const { SearchStream } = await import('/static/js/sse.js');
+  const seen = [];
+  const stream = new SearchStream(id, (type, data, eventId) => seen.push(eventId));
+  stream.close();
+  const feed = (n) => stream.handle(new MessageEvent('epoch', { data: '{}', lastEventId: String(n) }));
+  [3, 4, 4, 2, 5, 5].forEach(feed);  // a reconnect replays 4, 2 and 5
+  const resumed = [];
+  const later = new SearchStream(id, (t, d, eventId) => resumed.push(eventId), { after: 10 });
+  later.close();
+  [9, 10, 11].forEach((n) => later.handle(new MessageEvent('epoch', { data: '{}', lastEventId: String(n) })));
+  return { seen, resumed, lastId: stream.lastId };
+}"""
+
+
+def test_stream_ignores_replayed_events(page):
+    items = httpx.get(f"{page.base}/api/searches").json()["items"]
+    assert items, "runs after test_search_end_to_end, which creates searches"
+    page.goto(page.base + "/")
+    result = page.evaluate(SSE_DEDUPE_JS, items[0]["id"])
+    assert result == {"seen": [3, 4, 5], "resumed": [11], "lastId": 5}

@@ -128,7 +128,7 @@ export async function mount(root, _params, query) {
           field("seed", "Random seed", numInput(pick("seed", 0), { min: 0, step: 1 })),
         ),
         h("label", { class: "check", for: "f-include_baseline" }, baselineBox,
-          h("span", {}, "Train the seed's hand-designed CNN as a baseline (candidate 0)"))),
+          h("span", {}, "Train the seed's hand-designed CNN as a baseline (candidate 0, when the search space allows it)"))),
       h("section", { class: "card" },
         h("h2", {}, "Training and stopping"),
         h("div", { class: "grid-fields" },
@@ -186,7 +186,9 @@ export async function mount(root, _params, query) {
       basis = `from ${past.length} earlier search${past.length > 1 ? "es" : ""} on this dataset`;
     }
     const finalEpochs = Number(fields.final_epochs.value) || Math.max(2, epochs);
-    let secs = total * epochs * perEpoch + finalEpochs * perEpoch;
+    // Building and compiling each model costs about a second on top of its epochs.
+    const overhead = past.length ? 0 : 1.2;
+    let secs = total * (epochs * perEpoch + overhead) + finalEpochs * perEpoch + (past.length ? 0 : 5);
     const budget = Number(fields.time_budget_s.value) * 60;
     const capped = budget > 0 && secs > budget;
     if (capped) secs = budget;
@@ -195,7 +197,7 @@ export async function mount(root, _params, query) {
       h("div", {}, h("dt", {}, "Candidates to train"), h("dd", { id: "estimate-candidates" }, total.toLocaleString())),
       h("div", {}, h("dt", {}, "Expected time"), h("dd", { id: "estimate-time" }, `${capped ? "≤ " : "≈ "}${duration(secs)}`),
         h("dd", { class: "hint" }, capped ? "capped by the time budget" : basis)),
-      h("div", {}, h("dt", {}, "Architectures in the space"), h("dd", { id: "estimate-space" }, `≈ ${formatBig(size)}`)),
+      h("div", {}, h("dt", {}, "Architectures in the space"), h("dd", { id: "estimate-space" }, "≈ ", formatBig(size))),
     );
   }
 

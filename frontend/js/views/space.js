@@ -106,11 +106,12 @@ export function spaceSize(s) {
   return conv * n(s.heads) * dense * opts * n(s.learning_rates);
 }
 
+/** A count for display: plain below a million, else mantissa × 10 with a superscript exponent. */
 export function formatBig(x) {
   if (!Number.isFinite(x)) return "astronomically many";
   if (x < 1e6) return Math.round(x).toLocaleString();
   const exp = Math.floor(Math.log10(x));
-  return `${(x / 10 ** exp).toFixed(1)} × 10^${exp}`;
+  return [`${(x / 10 ** exp).toFixed(1)} × 10`, h("sup", {}, String(exp))];
 }
 
 /**
