@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import threading
 import time
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import unquote
 
 import httpx
 import typer
@@ -243,28 +247,69 @@ def watch(search_id: int, url: UrlOpt = DEFAULT_URL) -> None:
         raise typer.Exit(1)
 
 
+class ModelFormat(StrEnum):
+    keras = "keras"
+    savedmodel = "savedmodel"
+    tflite = "tflite"
+
+
+def _server_filename(disposition: str) -> str | None:
+    """The file name the server chose (Content-Disposition), reduced to a bare name."""
+    match = re.search(r"filename\*=utf-8''([^;]+)", disposition, re.I) or re.search(
+        r'filename="?([^";]+)"?', disposition, re.I
+    )
+    if not match:
+        return None
+    name = Path(unquote(match.group(1))).name
+    return name if name and name not in (".", "..") else None
+
+
 @app.command()
 def download(
     search_id: int,
     output: Annotated[Path | None, typer.Option("-o", "--output")] = None,
-    format: Annotated[str, typer.Option("--format")] = "keras",
+    format: Annotated[ModelFormat, typer.Option("--format")] = ModelFormat.keras,
     url: UrlOpt = DEFAULT_URL,
 ) -> None:
-    """Download a search's best model with a progress bar."""
+    """Download a search's best model (keras, savedmodel zip, tflite) with a progress bar;
+    the file's sha256 is checked against the server's before it is kept."""
     with httpx.stream(
-        "GET", f"{url}/api/searches/{search_id}/model", params={"format": format}, timeout=60
+        "GET",
+        f"{url}/api/searches/{search_id}/model",
+        params={"format": format.value},
+        timeout=httpx.Timeout(60, read=300),
     ) as response:
         if response.status_code != 200:
             response.read()
             typer.echo(f"{response.status_code}: {response.text}", err=True)
             raise typer.Exit(1)
-        target = output or Path(f"search{search_id}-best.{format}")
+        name = _server_filename(response.headers.get("content-disposition", ""))
+        target = output or Path(name or f"search{search_id}-best.{format.value}")
+        expected = response.headers.get("x-checksum-sha256") or response.headers.get(
+            "etag", ""
+        ).strip('"')
         total = int(response.headers.get("content-length", 0)) or None
-        with target.open("wb") as handle, tqdm(total=total, unit="B", unit_scale=True) as bar:
-            for chunk in response.iter_bytes():
-                handle.write(chunk)
-                bar.update(len(chunk))
-    typer.echo(f"saved {target} (sha256 {response.headers.get('etag', '').strip(chr(34))})")
+        partial = target.with_name(f".{target.name}.part")
+        digest = hashlib.sha256()
+        try:
+            with (
+                partial.open("wb") as handle,
+                tqdm(total=total, unit="B", unit_scale=True, desc=target.name) as bar,
+            ):
+                for chunk in response.iter_bytes():
+                    handle.write(chunk)
+                    digest.update(chunk)
+                    bar.update(len(chunk))
+            if expected and digest.hexdigest() != expected:
+                typer.echo(
+                    f"checksum mismatch: got {digest.hexdigest()}, server said {expected}",
+                    err=True,
+                )
+                raise typer.Exit(1)
+            partial.replace(target)
+        finally:
+            partial.unlink(missing_ok=True)
+    typer.echo(f"saved {target} (sha256 {digest.hexdigest()})")
 
 
 def main() -> None:

@@ -430,10 +430,19 @@ def _store_artifact(
     candidate_id: int | None,
     kind: str,
     rel_path: str,
+    fmt: str | None = None,
 ) -> None:
-    from backend.core.config import get_settings
+    """Upsert the artifact row of ``rel_path`` (its format read from the suffix).
 
-    path = get_settings().data_dir / rel_path
+    For a best model's ``.keras``, the other formats and the model card the worker exported
+    beside it (``worker.export``) are registered too, in the same transaction.
+    """
+    from backend.core.config import get_settings
+    from backend.services.artifacts import BEST_EXTRAS, format_of, sibling
+
+    fmt = fmt or format_of(rel_path)
+    data_dir = get_settings().data_dir
+    path = data_dir / rel_path
     existing = session.scalar(
         select(Artifact).where(
             Artifact.search_id == search_id,
@@ -441,16 +450,21 @@ def _store_artifact(
             if candidate_id is not None
             else Artifact.candidate_id.is_(None),
             Artifact.kind == kind,
-            Artifact.format == "keras",
+            Artifact.format == fmt,
         )
     )
     artifact = existing or Artifact(
-        search_id=search_id, candidate_id=candidate_id, kind=kind, format="keras"
+        search_id=search_id, candidate_id=candidate_id, kind=kind, format=fmt
     )
     artifact.path = rel_path
     artifact.sha256 = sha256_of(path)
     artifact.size = path.stat().st_size
     session.add(artifact)
+    if kind == BEST_MODEL and fmt == "keras":
+        for extra in BEST_EXTRAS:
+            extra_rel = sibling(rel_path, extra)
+            if (data_dir / extra_rel).is_file():
+                _store_artifact(session, db, search_id, None, kind, extra_rel, extra)
 
 
 def _best(session: Session, search_id: int) -> Candidate | None:

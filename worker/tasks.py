@@ -133,9 +133,10 @@ def _train(db: Database, taken: runner.Claim) -> runner.Next:
 
 @app.task(name=FINALIZE)
 def finalize_search(search_id: int) -> None:
-    """Retrain the best genome on train+validation and score it once on the test split."""
-    from worker import evaluator
-    from worker.datasets import get_splits
+    """Retrain the best genome on train+validation and score it once on the test split;
+    then export it in every format with its model card, and finish the search."""
+    from worker import evaluator, export
+    from worker.datasets import checksum, get_splits
     from worker.heartbeat import Heartbeat
 
     db = _db()
@@ -154,10 +155,11 @@ def finalize_search(search_id: int) -> None:
             epochs=job.epochs,
         )
         interval = get_settings().heartbeat_s
+        splits = get_splits(job.dataset)
         with Heartbeat(lambda: runner.final_heartbeat(db, search_id), interval) as beat:
             result = evaluator.final_train(
                 job.genome,
-                get_splits(job.dataset),
+                splits,
                 info.num_classes,
                 epochs=job.epochs,
                 batch_size=job.batch_size,
@@ -168,7 +170,25 @@ def finalize_search(search_id: int) -> None:
         if not beat.alive:
             return
         rel = f"artifacts/search_{search_id}/best.keras"
-        evaluator.save_keras(result.model, get_settings().data_dir / rel)
+        data_dir = get_settings().data_dir
+        evaluator.save_keras(result.model, data_dir / rel)
+        # SavedModel, TFLite and the model card land beside best.keras; finish_final's
+        # _store_artifact registers them with it, so a succeeded search has all of them.
+        with Heartbeat(lambda: runner.final_heartbeat(db, search_id), interval) as beat:
+            export.export_best(
+                db,
+                search_id,
+                job.best_candidate_id,
+                info,
+                checksum(job.dataset),
+                result.model,
+                result.metrics,
+                splits,
+                rel,
+                data_dir,
+            )
+        if not beat.alive:
+            return
         runner.finish_final(db, job, result.metrics, result.history, rel)
     except Exception as exc:
         log(logger, "final training failed", logging.ERROR, search=search_id, error=str(exc))

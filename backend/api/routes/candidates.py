@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse
@@ -52,7 +52,7 @@ def download_model(
     session: SessionDep,
     settings: SettingsDep,
     request: Request,
-    format: Literal["keras"] = "keras",
+    format: artifacts.ModelFormat = "keras",
 ) -> Response:
     candidate = candidates.get_candidate(session, candidate_id)
     artifact = artifacts.candidate_model(session, candidate_id, format)

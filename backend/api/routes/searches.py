@@ -140,7 +140,7 @@ def download_model(
     session: SessionDep,
     settings: SettingsDep,
     request: Request,
-    format: Literal["keras"] = "keras",
+    format: artifacts.ModelFormat = "keras",
 ) -> Response:
     search = searches.get_search(session, search_id)
     artifact = artifacts.best_model(session, search, format)
