@@ -541,3 +541,30 @@ def test_failed_insert_leaves_no_files(
         upload(client, _digits(), "d.npz")
     assert files(settings) == ["fixed-id.npz", "fixed-id.png"]
     assert rows(settings) == 1
+
+
+def test_chunked_upload_over_the_limit_is_413_while_streaming(
+    client: TestClient, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a Content-Length the body is counted as it arrives and cut off at the limit."""
+    monkeypatch.setattr(ingest, "MAX_UPLOAD_BYTES", 10_000)
+    boundary = "nasboardboundary"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="name"\r\n\r\nbig\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="d.npz"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n"
+    ).encode()
+    payload = _digits()
+
+    def chunks() -> Any:
+        yield head
+        for start in range(0, len(payload), 4096):
+            yield payload[start : start + 4096]
+        yield f"\r\n--{boundary}--\r\n".encode()
+
+    response = client.post(
+        "/api/datasets",
+        content=chunks(),
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+    assert_refused(response, settings, 413, ["body", "file"], client)
