@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
 import os
 import shutil
 import signal
@@ -28,13 +30,16 @@ def _free_port() -> int:
 
 def _serve_argv(port: int) -> list[str]:
     script = Path(sys.executable).with_name("nasboard")
-    head = [str(script)] if script.exists() else [sys.executable, "-c", "from backend.cli import main; main()"]
+    fallback = [sys.executable, "-c", "from backend.cli import main; main()"]
+    head = [str(script)] if script.exists() else fallback
     return [*head, "serve", "--host", "127.0.0.1", "--port", str(port)]
 
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Start ``nasboard serve`` in a private data dir; yield its base URL; SIGTERM it after."""
+    if importlib.util.find_spec("tensorflow") is None:
+        pytest.skip("the embedded worker needs TensorFlow (pip install -e '.[tf]')")
     data_dir = tmp_path_factory.mktemp("nasboard-data")
     port = _free_port()
     env = {**os.environ, "NASBOARD_DATA_DIR": str(data_dir)}
@@ -42,7 +47,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     env.pop("NASBOARD_BROKER_URL", None)
     log = (data_dir / "server.log").open("wb")
     proc = subprocess.Popen(
-        _serve_argv(port), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        _serve_argv(port),
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
@@ -71,10 +80,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
         # The embedded worker lives in the same session; make sure nothing outlives the test.
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
         log.close()
 
 
@@ -109,11 +116,14 @@ class ConsoleErrors(list):
 
 
 @pytest.fixture()
-def page(browser, server):  # type: ignore[no-untyped-def]
+def page(browser, server):
     context = browser.new_context(viewport={"width": 1280, "height": 860}, accept_downloads=True)
     pg = context.new_page()
     errors = ConsoleErrors()
-    pg.on("console", lambda m: errors.append(f"console.{m.type}: {m.text}") if m.type == "error" else None)
+    pg.on(
+        "console",
+        lambda m: errors.append(f"console.{m.type}: {m.text}") if m.type == "error" else None,
+    )
     pg.on("pageerror", lambda e: errors.append(f"uncaught: {e}"))
     pg.errors = errors
     pg.base = server

@@ -72,6 +72,7 @@ def test_search_end_to_end(page, screenshots, tmp_path):
 
     # --- the accuracy chart gains points while the search runs, no reload ---
     page.wait_for_function("() => document.getElementById('chart-generations')?.data !== undefined")
+    page.locator("#conn[data-state='live']").wait_for()  # the indicator follows the stream
     first = page.evaluate(POINTS_JS)
     wait_for(lambda: page.evaluate(POINTS_JS) > first, 90, what="new points on the accuracy chart")
     assert page.evaluate("window.__sameDocument") is True, "the page reloaded"
@@ -91,6 +92,7 @@ def test_search_end_to_end(page, screenshots, tmp_path):
     page.evaluate("window.__sameDocument = true")
     page.locator("h1 .badge-succeeded").wait_for(timeout=150_000)
     page.locator("#download-best").wait_for(timeout=30_000)
+    page.locator("#conn[data-state='ended']").wait_for()  # `end` received: stream closed
     page.locator("#final #chart-confusion .main-svg").first.wait_for()
     assert page.evaluate(POINTS_JS) >= 4 + 2 * 2  # 7 candidate dots + best/mean/worst lines
     assert page.evaluate("window.__sameDocument") is True
@@ -156,12 +158,12 @@ SSE_DEDUPE_JS = """async (id) => {
   const seen = [];
   const stream = new SearchStream(id, (type, data, eventId) => seen.push(eventId));
   stream.close();
-  const feed = (n) => stream.handle(new MessageEvent('epoch', { data: '{}', lastEventId: String(n) }));
-  [3, 4, 4, 2, 5, 5].forEach(feed);  // a reconnect replays 4, 2 and 5
+  const msg = (n) => new MessageEvent('epoch', { data: '{}', lastEventId: String(n) });
+  [3, 4, 4, 2, 5, 5].forEach((n) => stream.handle(msg(n)));  // a reconnect replays 4, 2, 5
   const resumed = [];
   const later = new SearchStream(id, (t, d, eventId) => resumed.push(eventId), { after: 10 });
   later.close();
-  [9, 10, 11].forEach((n) => later.handle(new MessageEvent('epoch', { data: '{}', lastEventId: String(n) })));
+  [9, 10, 11].forEach((n) => later.handle(msg(n)));
   return { seen, resumed, lastId: stream.lastId };
 }"""
 
