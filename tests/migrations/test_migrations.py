@@ -10,7 +10,7 @@ from sqlalchemy import create_engine, inspect
 from backend.db.base import Base
 from backend.db.migrate import downgrade, upgrade
 
-TABLES = {"searches", "candidates", "epoch_metrics", "events", "artifacts"}
+TABLES = {"searches", "candidates", "epoch_metrics", "events", "artifacts", "datasets"}
 
 
 def _tables(url: str) -> set[str]:
