@@ -57,3 +57,9 @@ export function paretoFront(points) {
   }
   return front;
 }
+
+/** A centred note for a chart with nothing to show yet. */
+export function emptyNote(text) {
+  return [{ xref: "paper", yref: "paper", x: 0.5, y: 0.5, text, showarrow: false,
+    font: { size: 13, color: "#94a3b8" } }];
+}

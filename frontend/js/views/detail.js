@@ -2,7 +2,7 @@
 // current; all updates are keyed (by generation, candidate, epoch), so replays are harmless.
 
 import { api } from "../api.js";
-import { COLORS, baseLayout, draw, paretoFront, purge, referenceLine } from "../charts.js";
+import { COLORS, baseLayout, draw, emptyNote, paretoFront, purge, referenceLine } from "../charts.js";
 import { setConnection } from "../conn.js";
 import { SearchStream } from "../sse.js";
 import { navigate } from "../router.js";
@@ -135,6 +135,12 @@ export async function mount(root, params) {
   }
 
   // ---------- charts ----------
+  function waitingText() {
+    if (search.status === "queued") return "waiting for a worker…";
+    if (ACTIVE.has(search.status)) return "waiting for the first results…";
+    return "no finished candidates";
+  }
+
   function scored() {
     return [...cands.values()].filter((c) => c.val_accuracy != null && (c.status === "completed" || c.status === "reused"));
   }
@@ -162,11 +168,16 @@ export async function mount(root, params) {
     const ref = search.baseline && search.baseline.val_accuracy != null
       ? referenceLine(search.baseline.val_accuracy, "seed baseline") : {};
     const gcount = search.config.generations;
-    draw(el.genChart, data, baseLayout({
+    const layout = baseLayout({
       xaxis: { title: { text: "generation" }, dtick: 1, range: [-0.4, Math.max(gcount - 1, 1) + 0.4] },
       yaxis: { title: { text: "validation accuracy" }, tickformat: ".0%", rangemode: "tozero" },
       ...ref,
-    }));
+    });
+    if (!dots.length && !rows.length) {
+      layout.annotations = [...(layout.annotations || []), ...emptyNote(waitingText())];
+      layout.yaxis.range = [0, 1];
+    }
+    draw(el.genChart, data, layout);
   }
 
   function drawLive() {
@@ -195,6 +206,7 @@ export async function mount(root, params) {
       xaxis: { title: { text: "epoch" }, dtick: 1, range: [0.7, Math.max(epochs, 1) + 0.3] },
       yaxis: { title: { text: "accuracy (solid: val, dotted: train)" }, tickformat: ".0%", range: [0, 1.02] },
       showlegend: recent.length > 0,
+      annotations: recent.some(([, c]) => c.epochs.some(Boolean)) ? [] : emptyNote(waitingText()),
     }));
   }
 
@@ -223,11 +235,16 @@ export async function mount(root, params) {
     ];
     const ref = search.baseline && search.baseline.val_accuracy != null
       ? referenceLine(search.baseline.val_accuracy, "seed baseline") : {};
-    draw(el.scatter, data, baseLayout({
+    const layout = baseLayout({
       xaxis: { type: "log", title: { text: `${label} (log scale)` } },
       yaxis: { title: { text: "validation accuracy" }, tickformat: ".0%" },
       ...ref,
-    }));
+    });
+    if (!pts.length) {
+      layout.annotations = [...(layout.annotations || []), ...emptyNote(waitingText())];
+      layout.yaxis.range = [0, 1];
+    }
+    draw(el.scatter, data, layout);
   }
 
   function renderFinal() {
