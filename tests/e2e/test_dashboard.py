@@ -48,6 +48,14 @@ def test_form_shows_server_validation_inline(page):
     assert "greater than or equal to 2" in err.inner_text()
     assert page.get_by_label("Population size").get_attribute("aria-invalid") == "true"
     assert page.url.endswith("/new")
+    # A rule across fields names its field in the message; it lands there too.
+    page.get_by_label("Population size").fill("4")
+    page.get_by_label("Elites kept").fill("4")
+    page.get_by_role("button", name="Start search").click()
+    elit = page.locator("#f-elitism-error")
+    elit.wait_for(state="visible")
+    assert "elitism must be smaller" in elit.inner_text()
+    page.get_by_label("Elites kept").fill("1")
     # An error inside the search space lands next to that field of the editor.
     page.get_by_label("Population size").fill("4")
     page.get_by_text("Edit the search space").click()
