@@ -82,6 +82,11 @@ export async function mount(root, params) {
       search.model_available
         ? h("a", { class: "btn btn-primary", id: "download-best", href: api.searchModelUrl(id), download: "" }, "Download best model")
         : h("span", { class: "btn btn-primary", "aria-disabled": "true", title: "Available once the final model is trained" }, "Download best model"),
+      search.model_available ? h("details", { class: "menu" },
+        h("summary", { class: "btn btn-ghost", "aria-label": "Other model formats" }, "Other formats ▾"),
+        h("div", { class: "menu-list" },
+          h("a", { href: `/api/searches/${id}/model?format=savedmodel`, download: "" }, "TensorFlow SavedModel (.zip)"),
+          h("a", { href: `/api/searches/${id}/model?format=tflite`, download: "" }, "TensorFlow Lite (.tflite)"))) : null,
     );
     const p = search.progress;
     const phase = search.status === "queued" ? "Waiting for a worker…"
