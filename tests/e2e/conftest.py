@@ -35,6 +35,20 @@ def _serve_argv(port: int) -> list[str]:
     return [*head, "serve", "--host", "127.0.0.1", "--port", str(port)]
 
 
+def _stop_group(pgid: int, grace_s: float = 20.0) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGTERM)
+    deadline = time.monotonic() + grace_s
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGKILL)
+
+
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Start ``nasboard serve`` in a private data dir; yield its base URL; SIGTERM it after."""
@@ -79,9 +93,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
-        # The embedded worker lives in the same session; make sure nothing outlives the test.
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
+        # The embedded worker lives in the server's process group (start_new_session) and may
+        # still be finishing a task (Celery's warm shutdown): wait for it, then force it.
+        _stop_group(proc.pid)
         log.close()
 
 
