@@ -387,11 +387,22 @@ def complete(
             _settle(session, candidate, cstate.CANCELLED, error="stopped: search no longer running")
         else:
             _settle(session, candidate, cstate.COMPLETED)
+            _update_best(session, claim_.search_id, candidate)
             if model_path is not None:
                 _store_artifact(
                     session, db, claim_.search_id, candidate.id, CANDIDATE_MODEL, model_path
                 )
     return advance(db, claim_.search_id)
+
+
+def _update_best(session: Session, search_id: int, candidate: Candidate) -> None:
+    """Keep the search's best-so-far current as results arrive, not only per generation."""
+    search = session.get(Search, search_id)
+    if search is None or candidate.val_accuracy is None:
+        return
+    if search.best_val_accuracy is None or candidate.val_accuracy > search.best_val_accuracy:
+        search.best_candidate_id = candidate.id
+        search.best_val_accuracy = candidate.val_accuracy
 
 
 def fail(db: Database, claim_: Claim, error: str) -> Next:

@@ -10,7 +10,7 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from backend.api import errors
-from backend.api.routes import candidates, datasets, health, models, searches
+from backend.api.routes import candidates, datasets, events, health, models, searches
 from backend.core.config import Settings, get_settings
 from backend.core.queue import get_queue
 from backend.db.session import get_database
@@ -30,7 +30,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.db = get_database(settings.resolved_database_url)
     app.state.queue = get_queue(settings)
     errors.install(app)
-    for module in (health, datasets, searches, models, candidates):
+    for module in (health, datasets, searches, models, candidates, events):
         app.include_router(module.router, prefix="/api")
 
     @app.get("/static/plotly.min.js", include_in_schema=False)

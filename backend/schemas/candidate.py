@@ -35,6 +35,7 @@ class CandidatePublic(BaseModel):
     flops: int | None
     error: str | None
     worker: str | None
+    model_available: bool
     started_at: datetime | None
     finished_at: datetime | None
     duration_s: float | None

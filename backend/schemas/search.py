@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from backend.search.space import SearchSpace
 
@@ -49,13 +49,21 @@ class SearchCreate(SearchBase):
 
     model_config = ConfigDict(extra="ignore")
 
-    @model_validator(mode="after")
-    def _consistent(self) -> SearchCreate:
-        if self.elitism >= self.population_size:
+    @field_validator("elitism")
+    @classmethod
+    def _elitism_below_population(cls, value: int, info: ValidationInfo) -> int:
+        population = info.data.get("population_size")
+        if population is not None and value >= population:
             raise ValueError("elitism must be smaller than population_size")
-        if self.tournament_size > self.population_size:
+        return value
+
+    @field_validator("tournament_size")
+    @classmethod
+    def _tournament_within_population(cls, value: int, info: ValidationInfo) -> int:
+        population = info.data.get("population_size")
+        if population is not None and value > population:
             raise ValueError("tournament_size must not exceed population_size")
-        return self
+        return value
 
 
 class Progress(BaseModel):
@@ -90,6 +98,8 @@ class SearchPublic(BaseModel):
     baseline: BestSummary | None
     final: dict[str, Any] | None
     model_available: bool
+    last_event_id: int
+    baseline_note: str | None
     error: str | None
     created_at: datetime
     started_at: datetime | None

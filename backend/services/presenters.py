@@ -8,15 +8,28 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from backend.db.models import Artifact, Candidate, Search
-from backend.db.models.artifact import BEST_MODEL
+from backend.db.models.artifact import BEST_MODEL, CANDIDATE_MODEL
 from backend.db.models.candidate import DONE
 from backend.db.models.search import TERMINAL
 from backend.schemas.candidate import CandidatePublic
 from backend.schemas.search import BestSummary, Progress, SearchPublic
 
 
-def candidate_public(c: Candidate) -> CandidatePublic:
+def candidates_with_models(session: Session, ids: list[int]) -> set[int]:
+    """Which of these candidates have a stored model (one query for a whole page)."""
+    if not ids:
+        return set()
+    rows = session.scalars(
+        select(Artifact.candidate_id).where(
+            Artifact.candidate_id.in_(ids), Artifact.kind == CANDIDATE_MODEL
+        )
+    )
+    return {cid for cid in rows if cid is not None}
+
+
+def candidate_public(c: Candidate, with_model: set[int] | None = None) -> CandidatePublic:
     return CandidatePublic(
+        model_available=c.id in (with_model or set()),
         id=c.id,
         search_id=c.search_id,
         generation=c.generation,
@@ -76,6 +89,17 @@ def _progress(search: Search, done: int) -> Progress:
     )
 
 
+def _baseline_note(search: Search, baseline: Candidate | None) -> str | None:
+    """Why the seed's CNN is not among the candidates, so the page need not guess."""
+    if baseline is not None:
+        return None
+    if not search.config.get("include_baseline", True):
+        return "not requested"
+    if search.engine_state is None:
+        return "not proposed yet"
+    return "outside this search space (its layers are not all allowed choices) or input"
+
+
 def search_public(session: Session, search: Search) -> SearchPublic:
     done = session.scalar(
         select(func.count())
@@ -104,6 +128,8 @@ def search_public(session: Session, search: Search) -> SearchPublic:
         baseline=_summary(baseline),
         final=search.final_metrics,
         model_available=bool(has_model),
+        last_event_id=search.event_seq,
+        baseline_note=_baseline_note(search, baseline),
         error=search.error,
         created_at=search.created_at,
         started_at=search.started_at,

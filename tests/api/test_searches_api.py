@@ -178,3 +178,19 @@ def test_pause_and_resume_need_the_right_state(client: TestClient) -> None:
     resumed = client.post(f"/api/searches/{search_id}/resume")
     assert resumed.status_code == 409
     assert client.post("/api/searches/4242/pause").status_code == 404
+
+
+def test_cross_field_errors_name_their_field(client: TestClient) -> None:
+    response = client.post("/api/searches", json={**VALID, "elitism": 4})
+    assert response.status_code == 422
+    assert ["body", "elitism"] in [e["loc"] for e in response.json()["detail"]]
+    response = client.post("/api/searches", json={**VALID, "tournament_size": 5})
+    assert ["body", "tournament_size"] in [e["loc"] for e in response.json()["detail"]]
+
+
+def test_search_public_carries_stream_position_and_baseline_note(client: TestClient) -> None:
+    body = client.post("/api/searches", json=VALID).json()
+    assert body["last_event_id"] == 1  # the "queued" status event
+    assert body["baseline_note"] == "not proposed yet"
+    off = client.post("/api/searches", json={**VALID, "include_baseline": False}).json()
+    assert off["baseline_note"] == "not requested"

@@ -14,7 +14,7 @@ from backend.schemas.candidate import CandidateDetail, EpochPublic
 from backend.search.graph import describe
 from backend.services import artifacts, candidates, searches
 from backend.services.errors import NotFound
-from backend.services.presenters import candidate_public
+from backend.services.presenters import candidate_public, candidates_with_models
 
 router = APIRouter(prefix="/candidates", tags=["candidates"])
 
@@ -32,7 +32,8 @@ def get_candidate(candidate_id: int, session: SessionDep) -> CandidateDetail:
         )
         for e in candidates.epochs_of(session, candidate_id)
     ]
-    return CandidateDetail(**candidate_public(candidate).model_dump(), epochs=epochs)
+    with_model = candidates_with_models(session, [candidate.id])
+    return CandidateDetail(**candidate_public(candidate, with_model).model_dump(), epochs=epochs)
 
 
 @router.get("/{candidate_id}/graph")

@@ -13,7 +13,7 @@ from backend.api.stream import event_stream
 from backend.schemas.candidate import CandidatesPublic, GenerationStats
 from backend.schemas.search import SearchCreate, SearchesPublic, SearchPublic
 from backend.services import artifacts, candidates, searches
-from backend.services.presenters import candidate_public, search_public
+from backend.services.presenters import candidate_public, candidates_with_models, search_public
 
 router = APIRouter(prefix="/searches", tags=["searches"])
 
@@ -94,7 +94,8 @@ def list_candidates(
         status=status_,
         generation=generation,
     )
-    return CandidatesPublic(items=[candidate_public(c) for c in rows], count=total)
+    with_model = candidates_with_models(session, [c.id for c in rows])
+    return CandidatesPublic(items=[candidate_public(c, with_model) for c in rows], count=total)
 
 
 @router.get("/{search_id}/generations", response_model=list[GenerationStats])
