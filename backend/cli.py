@@ -27,9 +27,21 @@ from backend.core.logging import configure
 app = typer.Typer(help="Run and watch neural architecture searches.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+user_app = typer.Typer(help="Accounts (for NASBOARD_AUTH=required).", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+token_app = typer.Typer(help="API tokens: `Authorization: Bearer <token>`.", no_args_is_help=True)
+app.add_typer(token_app, name="token")
 
 UrlOpt = Annotated[
     str, typer.Option("--url", envvar="NASBOARD_URL", help="The nasboard server to talk to")
+]
+TokenOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--token",
+        envvar="NASBOARD_TOKEN",
+        help="API token (from `nasboard token create`) when the server requires sign-in",
+    ),
 ]
 DEFAULT_URL = "http://127.0.0.1:8000"
 DEMO_SEARCH: dict[str, Any] = {
@@ -59,6 +71,175 @@ def db_downgrade(revision: str = "base") -> None:
 
     downgrade(get_settings().resolved_database_url, revision)
     typer.echo(f"database at {revision}")
+
+
+def _auth(token: str | None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+def _database() -> Any:
+    from backend.db.session import get_database
+
+    return get_database(get_settings().resolved_database_url)
+
+
+def _read_password(password_stdin: bool) -> str:
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    password: str = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return password
+
+
+@user_app.command("create")
+def user_create(
+    name: str,
+    admin: Annotated[
+        bool, typer.Option("--admin", help="Sees and manages everyone's work")
+    ] = False,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input")
+    ] = False,
+    no_password: Annotated[
+        bool, typer.Option("--no-password", help="API tokens only, no dashboard sign-in")
+    ] = False,
+) -> None:
+    """Create user NAME (asks for the dashboard password unless --password-stdin)."""
+    from backend.services import users
+    from backend.services.errors import Conflict
+
+    password = None if no_password else _read_password(password_stdin)
+    try:
+        user_id = users.create_user(_database(), name, password=password, is_admin=admin)
+    except (ValueError, Conflict) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"user {name} created (id {user_id}{', admin' if admin else ''})")
+
+
+@user_app.command("password")
+def user_password(
+    name: str,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin")] = False,
+) -> None:
+    """Set NAME's dashboard password (ends their sessions)."""
+    from backend.services import users
+    from backend.services.errors import NotFound
+
+    try:
+        users.set_password(_database(), name, _read_password(password_stdin))
+    except (ValueError, NotFound) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"password of {name} set")
+
+
+@user_app.command("disable")
+def user_disable(
+    name: str,
+    enable: Annotated[bool, typer.Option("--enable", help="Enable again instead")] = False,
+) -> None:
+    """Disable NAME: their tokens and sessions stop working at once (their work is kept)."""
+    from backend.services import users
+    from backend.services.errors import NotFound
+
+    try:
+        users.set_disabled(_database(), name, not enable)
+    except NotFound as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"user {name} {'enabled' if enable else 'disabled'}")
+
+
+@user_app.command("list")
+def user_list() -> None:
+    from backend.services import users
+
+    for user in users.list_users(_database()):
+        flags = [f for f, on in (("admin", user.is_admin), ("disabled", user.disabled)) if on]
+        login = "password" if user.password_hash else "tokens only"
+        typer.echo(f"{user.id}\t{user.name}\t{login}\t{','.join(flags)}")
+
+
+@token_app.command("create")
+def token_create(
+    user: Annotated[str, typer.Argument(help="The user the token acts as")],
+    name: Annotated[str, typer.Option("--name", help="A label, e.g. the machine")] = "",
+    expires_days: Annotated[
+        int | None, typer.Option("--expires-days", min=1, help="Expire after N days")
+    ] = None,
+) -> None:
+    """Print a new API token for USER, once; only its hash is stored."""
+    from datetime import timedelta
+
+    from backend.services import users
+    from backend.services.errors import NotFound
+
+    expires = timedelta(days=expires_days) if expires_days else None
+    try:
+        token_id, token = users.create_token(_database(), user, name=name, expires_in=expires)
+    except NotFound as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"token {token_id} for {user} (shown once; keep it secret):", err=True)
+    typer.echo(token)
+
+
+@token_app.command("list")
+def token_list(user: Annotated[str | None, typer.Argument()] = None) -> None:
+    """Tokens (id, user, label, prefix, state); never the tokens themselves."""
+    from backend.services import users
+
+    for t in users.list_tokens(_database(), user):
+        state = "revoked" if t.revoked_at else "live"
+        last = t.last_used_at.isoformat(timespec="seconds") if t.last_used_at else "never"
+        typer.echo(f"{t.id}\t{t.user}\t{t.name or '-'}\t{t.prefix}…\t{state}\tlast used {last}")
+
+
+@token_app.command("revoke")
+def token_revoke(
+    token_id: Annotated[
+        int | None, typer.Argument(help="The token's id (see `token list`)")
+    ] = None,
+    all_of: Annotated[
+        str | None, typer.Option("--all-of", help="Revoke every token of this user")
+    ] = None,
+    token_stdin: Annotated[
+        bool, typer.Option("--token-stdin", help="Read the token itself from standard input")
+    ] = False,
+) -> None:
+    """Revoke a token by id, by value (--token-stdin) or all of a user's (--all-of)."""
+    from backend.services import users
+    from backend.services.errors import NotFound
+
+    db = _database()
+    try:
+        if all_of is not None:
+            count = users.revoke_user_tokens(db, all_of)
+            typer.echo(f"{count} token(s) of {all_of} revoked")
+            return
+        if token_stdin:
+            revoked = users.revoke_token(db, token=sys.stdin.readline().strip())
+        elif token_id is not None:
+            revoked = users.revoke_token(db, token_id=token_id)
+        else:
+            typer.echo("error: give a token id, --token-stdin or --all-of USER", err=True)
+            raise typer.Exit(2)
+    except NotFound as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"token {revoked} revoked")
+
+
+def is_loopback(host: str) -> bool:
+    """True for addresses only this machine can reach (127.0.0.0/8, ::1, localhost)."""
+    import ipaddress
+
+    if host.strip().lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to anything
 
 
 def worker_argv(concurrency: int, name: str = "nasboard") -> list[str]:
@@ -121,11 +302,31 @@ def serve(
 
     settings = get_settings()
     configure(settings.log_level)
+    if not settings.auth_required and not is_loopback(host):
+        typer.echo(
+            f"error: refusing to serve on {host!r} without authentication: anyone who can reach "
+            "it could run and read searches. Set NASBOARD_AUTH=required (and create a user: "
+            "`nasboard user create NAME --admin`), or serve on 127.0.0.1.",
+            err=True,
+        )
+        raise typer.Exit(2)
     if migrate:
         upgrade(settings.resolved_database_url)
     proc = None
     if embedded_worker and settings.embedded_broker:
         proc = subprocess.Popen(worker_argv(1, "embedded"), env=worker_env(1))
+    if settings.auth_required:
+        from backend.services import users
+
+        if not users.has_users(_database()):
+            typer.echo(
+                "warning: authentication is required but there are no users yet: "
+                "run `nasboard user create NAME --admin`",
+                err=True,
+            )
+        if demo:
+            typer.echo("note: --demo is skipped when authentication is required", err=True)
+            demo = False
     if demo:
         threading.Thread(target=_submit_demo, args=(f"http://{host}:{port}",), daemon=True).start()
     typer.echo(f"nasboard: http://{host}:{port}  (database {settings.resolved_database_url})")
@@ -163,23 +364,27 @@ def submit(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Search as JSON/YAML")],
     url: UrlOpt = DEFAULT_URL,
     watch_it: Annotated[bool, typer.Option("--watch", help="Follow it until it ends")] = False,
+    token: TokenOpt = None,
 ) -> None:
     """Submit a search described in FILE."""
-    response = httpx.post(f"{url}/api/searches", json=_load_spec(file), timeout=30)
+    response = httpx.post(
+        f"{url}/api/searches", json=_load_spec(file), headers=_auth(token), timeout=30
+    )
     if response.status_code != 201:
         typer.echo(f"rejected ({response.status_code}): {response.text}", err=True)
         raise typer.Exit(1)
     search = response.json()
     typer.echo(f"search {search['id']} {search['status']}: {url}/searches/{search['id']}")
     if watch_it:
-        watch(search["id"], url)
+        watch(search["id"], url, token)
 
 
-def sse_events(url: str, after: int = 0) -> Any:
+def sse_events(url: str, after: int = 0, token: str | None = None) -> Any:
     """Yield (id, type, data) from an SSE stream, reconnecting with Last-Event-ID."""
     last = after
     while True:
         headers = {"Last-Event-ID": str(last)} if last else {}
+        headers.update(_auth(token))
         try:
             with httpx.stream("GET", url, headers=headers, timeout=httpx.Timeout(5, read=60)) as r:
                 r.raise_for_status()
@@ -205,16 +410,19 @@ def sse_events(url: str, after: int = 0) -> Any:
 
 
 @app.command()
-def watch(search_id: int, url: UrlOpt = DEFAULT_URL) -> None:
+def watch(search_id: int, url: UrlOpt = DEFAULT_URL, token: TokenOpt = None) -> None:
     """Follow a search live: a progress bar per generation, then the best accuracy."""
-    search = httpx.get(f"{url}/api/searches/{search_id}", timeout=10)
+    search = httpx.get(f"{url}/api/searches/{search_id}", headers=_auth(token), timeout=10)
     if search.status_code == 404:
         typer.echo(f"search {search_id} not found", err=True)
+        raise typer.Exit(1)
+    if search.status_code == 401:
+        typer.echo("the server requires a token: --token or NASBOARD_TOKEN", err=True)
         raise typer.Exit(1)
     pop = search.json()["config"]["population_size"]
     bars: dict[int, tqdm] = {}
     final = None
-    for _, type_, data in sse_events(f"{url}/api/searches/{search_id}/events"):
+    for _, type_, data in sse_events(f"{url}/api/searches/{search_id}/events", token=token):
         if type_ == "candidate_finished":
             gen = data["generation"]
             bar = bars.get(gen)
@@ -234,7 +442,9 @@ def watch(search_id: int, url: UrlOpt = DEFAULT_URL) -> None:
     for bar in bars.values():
         bar.close()
     if final is None:
-        final = httpx.get(f"{url}/api/searches/{search_id}", timeout=10).json()
+        final = httpx.get(
+            f"{url}/api/searches/{search_id}", headers=_auth(token), timeout=10
+        ).json()
     status = final.get("status")
     best = final.get("best_val_accuracy")
     test = (final.get("final") or {}).get("test_accuracy")
@@ -270,6 +480,7 @@ def download(
     output: Annotated[Path | None, typer.Option("-o", "--output")] = None,
     format: Annotated[ModelFormat, typer.Option("--format")] = ModelFormat.keras,
     url: UrlOpt = DEFAULT_URL,
+    token: TokenOpt = None,
 ) -> None:
     """Download a search's best model (keras, savedmodel zip, tflite) with a progress bar;
     the file's sha256 is checked against the server's before it is kept."""
@@ -277,6 +488,7 @@ def download(
         "GET",
         f"{url}/api/searches/{search_id}/model",
         params={"format": format.value},
+        headers=_auth(token),
         timeout=httpx.Timeout(60, read=300),
     ) as response:
         if response.status_code != 200:

@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlencode
 
 import plotly
-from fastapi import FastAPI
-from fastapi.responses import FileResponse
+from fastapi import Depends, FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from backend.api import errors
-from backend.api.routes import candidates, datasets, events, health, models, searches
+from backend.api.auth import require_principal, resolve
+from backend.api.pages import LOGIN_CSS, login_page, safe_next
+from backend.api.ratelimit import LoginLimiter
+from backend.api.routes import auth, candidates, datasets, events, health, models, searches
+from backend.api.security import BodyLimit, SecurityHeaders
 from backend.core.config import Settings, get_settings
 from backend.core.queue import get_queue
 from backend.db.session import get_database
 
+UPLOAD_PATHS = frozenset({"/api/datasets"})
 FRONTEND_DIR = Path(__file__).resolve().parents[2] / "frontend"
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 
@@ -29,9 +36,28 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.db = get_database(settings.resolved_database_url)
     app.state.queue = get_queue(settings)
+    app.state.login_limiter = LoginLimiter(settings.login_max_failures, settings.login_window_s)
     errors.install(app)
-    for module in (health, datasets, searches, models, candidates, events):
-        app.include_router(module.router, prefix="/api")
+    # Public: liveness (the compose healthcheck) and signing in/out. Everything else needs a
+    # caller (401 without one when auth is required); tests walk app.routes to hold this.
+    app.include_router(health.router, prefix="/api")
+    app.include_router(auth.router, prefix="/api")
+    guarded = [Depends(require_principal)]
+    for module in (datasets, searches, models, candidates, events):
+        app.include_router(
+            module.router, prefix="/api", dependencies=guarded, responses=errors.GUARDED
+        )
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, exempt=UPLOAD_PATHS)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=True,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "Last-Event-ID"],
+            expose_headers=["Location", "ETag", "X-Checksum-Sha256", "Retry-After"],
+        )
+    app.add_middleware(SecurityHeaders, hsts=settings.cookie_secure)
 
     @app.get("/static/plotly.min.js", include_in_schema=False)
     def plotly_js() -> FileResponse:
@@ -41,11 +67,35 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     index = FRONTEND_DIR / "index.html"
 
+    def signed_in(request: Request) -> bool:
+        if not settings.auth_required:
+            return True
+        try:
+            return resolve(request) is not None
+        except Exception:  # a bad token on a page request: sign in again
+            return False
+
     @app.get("/", include_in_schema=False)
     @app.get("/searches/{rest:path}", include_in_schema=False)
     @app.get("/new", include_in_schema=False)
-    def page(rest: str = "") -> FileResponse:
-        # Every view has its own URL; the page's router reads location.pathname.
+    def page(request: Request, rest: str = "") -> Response:
+        # Every view has its own URL; the page's router reads location.pathname. The page is
+        # static; the data behind it is what needs a login, but a visitor is sent there first.
+        if not signed_in(request):
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(
+                f"/login?{urlencode({'next': safe_next(target)})}", status_code=303
+            )
         return FileResponse(index, media_type="text/html")
+
+    @app.get("/login", include_in_schema=False)
+    def login(request: Request, next: str = "/") -> Response:
+        if settings.auth_required and signed_in(request):
+            return RedirectResponse(safe_next(next), status_code=303)
+        return login_page(next_path=next)
+
+    @app.get("/login.css", include_in_schema=False)
+    def login_css() -> FileResponse:
+        return FileResponse(LOGIN_CSS, media_type="text/css")
 
     return app

@@ -2,10 +2,34 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
-from backend.services.errors import Conflict, Invalid, NotFound
+from backend.services.errors import Conflict, Invalid, NotFound, TooMany
+
+
+class Problem(BaseModel):
+    """An error: a sentence, or (422) a list of ``{loc, msg, type}`` naming the fields."""
+
+    detail: str | list[dict[str, Any]]
+
+
+def _doc(description: str) -> dict[str, Any]:
+    return {"model": Problem, "description": description}
+
+
+# Answers any guarded route may give, for the OpenAPI document.
+GUARDED: dict[int | str, dict[str, Any]] = {
+    401: _doc("No valid credentials (a bearer token or the session cookie)"),
+    403: _doc("A cookie-authenticated write from another origin"),
+    404: _doc("Not found, or not the caller's"),
+    413: _doc("The request body is too large"),
+}
+CONFLICT: dict[int | str, dict[str, Any]] = {409: _doc("The object's state forbids this now")}
+LIMITED: dict[int | str, dict[str, Any]] = {429: _doc("A per-user limit is reached")}
 
 
 def install(app: FastAPI) -> None:
@@ -19,5 +43,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Invalid)
     async def _invalid(_: Request, exc: Invalid) -> JSONResponse:
-        detail = [{"loc": ["body", exc.field], "msg": exc.message, "type": "value_error"}]
+        detail = [{"loc": exc.loc, "msg": exc.message, "type": "value_error"}]
         return JSONResponse({"detail": detail}, status_code=422)
+
+    @app.exception_handler(TooMany)
+    async def _too_many(_: Request, exc: TooMany) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=429)

@@ -7,9 +7,10 @@ from statistics import fmean
 from sqlalchemy import asc, desc, func, select
 from sqlalchemy.orm import Session
 
-from backend.db.models import Candidate, EpochMetric
+from backend.db.models import Candidate, EpochMetric, Search
 from backend.db.models.candidate import SCORED
 from backend.schemas.candidate import GenerationStats
+from backend.services.access import Principal
 from backend.services.errors import NotFound
 
 SORTABLE = {
@@ -52,8 +53,15 @@ def list_candidates(
     return list(session.scalars(stmt)), total
 
 
-def get_candidate(session: Session, candidate_id: int) -> Candidate:
+def get_candidate(
+    session: Session, candidate_id: int, viewer: Principal | None = None
+) -> Candidate:
+    """The candidate, if it exists and ``viewer`` (None: internal use) may see its search."""
     candidate = session.get(Candidate, candidate_id)
+    if candidate is not None and viewer is not None and not viewer.is_admin:
+        owner = session.scalar(select(Search.owner_id).where(Search.id == candidate.search_id))
+        if not viewer.can_see(owner):
+            candidate = None
     if candidate is None:
         raise NotFound(f"candidate {candidate_id} not found")
     return candidate

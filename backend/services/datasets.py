@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import IO
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from backend.core.config import Settings
 from backend.core.logging import log
@@ -30,7 +30,8 @@ from backend.db.models import Dataset, Search
 from backend.db.models.dataset import TEST_FROM_UPLOAD, TEST_HELD_OUT
 from backend.db.models.search import QUEUED, RUNNING
 from backend.db.session import Database
-from backend.services.errors import Conflict, NotFound
+from backend.services.access import Principal
+from backend.services.errors import Conflict, NotFound, TooMany
 
 logger = logging.getLogger(__name__)
 
@@ -69,8 +70,22 @@ def create_dataset(
     name: str,
     description: str,
     options: UploadOptions,
+    owner_id: int | None = None,
 ) -> str:
     """Validate and store an upload; returns the new dataset's id. Raises ``UploadError``."""
+    if owner_id is not None:
+        with db.read() as session:
+            held = (
+                session.scalar(
+                    select(func.count()).select_from(Dataset).where(Dataset.owner_id == owner_id)
+                )
+                or 0
+            )
+        if held >= settings.max_datasets_per_user:
+            raise TooMany(
+                f"you already have {held} uploaded datasets (the limit is "
+                f"{settings.max_datasets_per_user}); delete one first"
+            )
     source_sha = sha256_of_handle(handle)
     prepared = prepare(handle, filename, options)
     folder = datasets_dir(settings)
@@ -93,6 +108,7 @@ def create_dataset(
                     prepared,
                     options,
                     tmp_npz.stat().st_size,
+                    owner_id,
                 )
             )
             session.flush()
@@ -126,6 +142,7 @@ def _row(
     prepared: Prepared,
     options: UploadOptions,
     size: int,
+    owner_id: int | None,
 ) -> Dataset:
     s = prepared.splits
     return Dataset(
@@ -150,14 +167,31 @@ def _row(
         path=f"{DATASETS_DIR}/{dataset_id}.npz",
         size=size,
         preview_path=f"{DATASETS_DIR}/{dataset_id}.png",
+        owner_id=owner_id,
     )
 
 
-def get_dataset(db: Database, dataset_id: str) -> Dataset | None:
+def get_dataset(db: Database, dataset_id: str, viewer: Principal | None = None) -> Dataset | None:
+    """An upload's row, if it exists and ``viewer`` (None: internal use) may see it."""
     if not is_upload_id(dataset_id):
         return None
     with db.read() as session:
-        return session.get(Dataset, dataset_id)
+        row = session.get(Dataset, dataset_id)
+    if row is not None and viewer is not None and not viewer.can_see(row.owner_id):
+        return None
+    return row
+
+
+def dataset_visible(db: Database, dataset_id: str, viewer: Principal) -> bool:
+    """Built-ins are everyone's; an upload is its owner's (and the admins')."""
+    if builtin.get_info(dataset_id) is not None:
+        return True
+    return get_dataset(db, dataset_id, viewer) is not None
+
+
+def visible_upload_ids(db: Database, viewer: Principal) -> set[str]:
+    with db.read() as session:
+        return set(session.scalars(viewer.scope(select(Dataset.id), Dataset.owner_id)))
 
 
 def searches_using(db: Database, dataset_id: str) -> list[int]:
@@ -171,7 +205,9 @@ def searches_using(db: Database, dataset_id: str) -> list[int]:
         )
 
 
-def delete_dataset(db: Database, settings: Settings, dataset_id: str) -> None:
+def delete_dataset(
+    db: Database, settings: Settings, dataset_id: str, viewer: Principal | None = None
+) -> None:
     """Remove an upload's row and files; refused while a queued or running search uses it."""
     if builtin.get_info(dataset_id) is not None:
         raise Conflict(f"{dataset_id!r} is a built-in dataset and cannot be deleted")
@@ -179,7 +215,7 @@ def delete_dataset(db: Database, settings: Settings, dataset_id: str) -> None:
         raise NotFound(f"dataset {dataset_id!r} not found")
     with db.write() as session:
         row = session.get(Dataset, dataset_id)
-        if row is None:
+        if row is None or (viewer is not None and not viewer.can_see(row.owner_id)):
             raise NotFound(f"dataset {dataset_id!r} not found")
         busy = list(
             session.scalars(
@@ -204,7 +240,9 @@ def delete_dataset(db: Database, settings: Settings, dataset_id: str) -> None:
     log(logger, "dataset deleted", dataset=dataset_id)
 
 
-def preview_path(db: Database, settings: Settings, dataset_id: str) -> Path:
+def preview_path(
+    db: Database, settings: Settings, dataset_id: str, viewer: Principal | None = None
+) -> Path:
     """The preview grid's file; built-ins get theirs made once and cached in the data dir."""
     if builtin.get_info(dataset_id) is not None:
         path = datasets_dir(settings) / f"builtin-{dataset_id}.png"
@@ -219,7 +257,7 @@ def preview_path(db: Database, settings: Settings, dataset_id: str) -> Path:
             tmp.write_bytes(preview_png(splits, info.num_classes))
             os.replace(tmp, path)
         return path
-    row = get_dataset(db, dataset_id)
+    row = get_dataset(db, dataset_id, viewer)
     if row is None:
         raise NotFound(f"dataset {dataset_id!r} not found")
     path = (settings.data_dir / row.preview_path).resolve()

@@ -12,9 +12,19 @@ class Conflict(Exception):
 
 
 class Invalid(Exception):
-    """A field's value is wrong in a way only the server can see: 422 naming the field."""
+    """A field's value is wrong in a way only the server can see: 422 naming the field.
+
+    ``field`` may be a dotted path into the body (``search_space.filters``)."""
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field
         self.message = message
+
+    @property
+    def loc(self) -> list[str]:
+        return ["body", *self.field.split(".")]
+
+
+class TooMany(Exception):
+    """The caller holds as much of something as a server limit allows: 429."""

@@ -1,5 +1,5 @@
 """The API fixtures (an app on a fresh migrated SQLite database) of tests/api."""
 
-from tests.api.conftest import client, settings
+from tests.api.conftest import auth_client, auth_settings, client, settings, team
 
-__all__ = ["client", "settings"]
+__all__ = ["auth_client", "auth_settings", "client", "settings", "team"]

@@ -10,7 +10,17 @@ from sqlalchemy import create_engine, inspect
 from backend.db.base import Base
 from backend.db.migrate import downgrade, upgrade
 
-TABLES = {"searches", "candidates", "epoch_metrics", "events", "artifacts", "datasets"}
+TABLES = {
+    "searches",
+    "candidates",
+    "epoch_metrics",
+    "events",
+    "artifacts",
+    "datasets",
+    "users",
+    "api_tokens",
+    "user_sessions",
+}
 
 
 def _tables(url: str) -> set[str]:

@@ -7,7 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse
 
+from backend.api.auth import PrincipalDep
 from backend.api.deps import DbDep, SessionDep, SettingsDep
+from backend.api.errors import CONFLICT
 from backend.api.files import artifact_response
 from backend.datasets.registry import dataset_info
 from backend.schemas.candidate import CandidateDetail, EpochPublic
@@ -20,8 +22,10 @@ router = APIRouter(prefix="/candidates", tags=["candidates"])
 
 
 @router.get("/{candidate_id}", response_model=CandidateDetail)
-def get_candidate(candidate_id: int, session: SessionDep) -> CandidateDetail:
-    candidate = candidates.get_candidate(session, candidate_id)
+def get_candidate(
+    candidate_id: int, session: SessionDep, principal: PrincipalDep
+) -> CandidateDetail:
+    candidate = candidates.get_candidate(session, candidate_id, principal)
     epochs = [
         EpochPublic(
             epoch=e.epoch,
@@ -37,9 +41,11 @@ def get_candidate(candidate_id: int, session: SessionDep) -> CandidateDetail:
 
 
 @router.get("/{candidate_id}/graph")
-def get_graph(candidate_id: int, session: SessionDep, db: DbDep) -> dict[str, Any]:
+def get_graph(
+    candidate_id: int, session: SessionDep, db: DbDep, principal: PrincipalDep
+) -> dict[str, Any]:
     """Nodes (type, parameters, output shape, parameter count) and edges, for drawing."""
-    candidate = candidates.get_candidate(session, candidate_id)
+    candidate = candidates.get_candidate(session, candidate_id, principal)
     search = searches.get_search(session, candidate.search_id)
     info = dataset_info(db, search.dataset)
     if info is None:
@@ -47,15 +53,16 @@ def get_graph(candidate_id: int, session: SessionDep, db: DbDep) -> dict[str, An
     return describe(candidate.genome, info.input_shape, info.num_classes)
 
 
-@router.get("/{candidate_id}/model", response_class=FileResponse)
+@router.get("/{candidate_id}/model", response_class=FileResponse, responses=CONFLICT)
 def download_model(
     candidate_id: int,
     session: SessionDep,
+    principal: PrincipalDep,
     settings: SettingsDep,
     request: Request,
     format: artifacts.ModelFormat = "keras",
 ) -> Response:
-    candidate = candidates.get_candidate(session, candidate_id)
+    candidate = candidates.get_candidate(session, candidate_id, principal)
     artifact = artifacts.candidate_model(session, candidate_id, format)
     stem = f"nasboard-search{candidate.search_id}-g{candidate.generation}-c{candidate.index}"
     return artifact_response(settings, artifact, stem, request)

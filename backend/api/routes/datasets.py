@@ -10,7 +10,9 @@ from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, Field, ValidationError, field_validator
 from starlette.datastructures import UploadFile
 
+from backend.api.auth import PrincipalDep
 from backend.api.deps import DbDep, SettingsDep
+from backend.api.errors import CONFLICT, LIMITED
 from backend.datasets import ingest
 from backend.datasets.info import DatasetInfo
 from backend.datasets.ingest import UploadError, UploadOptions
@@ -132,8 +134,10 @@ def _detail(row: Dataset) -> DatasetDetail:
 
 
 @router.get("/datasets", response_model=list[DatasetPublic])
-def get_datasets(db: DbDep) -> list[DatasetPublic]:
-    return [_public(info) for info in list_datasets(db)]
+def get_datasets(db: DbDep, principal: PrincipalDep) -> list[DatasetPublic]:
+    """Built-in datasets and the caller's uploads (an admin sees every upload)."""
+    mine = service.visible_upload_ids(db, principal)
+    return [_public(info) for info in list_datasets(db) if info.builtin or info.id in mine]
 
 
 _UPLOAD_DOC: dict[str, Any] = {
@@ -165,10 +169,14 @@ _UPLOAD_DOC: dict[str, Any] = {
     status_code=status.HTTP_201_CREATED,
     response_model=DatasetDetail,
     openapi_extra=_UPLOAD_DOC,
-    responses={413: {"description": "Too large"}, 422: {"description": "Invalid upload"}},
+    responses={
+        413: {"description": "Too large"},
+        422: {"description": "Invalid upload"},
+        **LIMITED,
+    },
 )
 async def upload_dataset(
-    request: Request, db: DbDep, settings: SettingsDep, response: Response
+    request: Request, db: DbDep, settings: SettingsDep, response: Response, principal: PrincipalDep
 ) -> Any:
     """Upload a dataset as multipart form data: ``file``, ``name`` and the options."""
     limit = ingest.MAX_UPLOAD_BYTES
@@ -219,6 +227,7 @@ async def upload_dataset(
                 name=fields.name,
                 description=fields.description,
                 options=fields.options(),
+                owner_id=principal.user_id,
             )
         except UploadError as exc:
             return _refusal(exc.status, exc.loc, exc.message)
@@ -231,12 +240,14 @@ async def upload_dataset(
 
 
 @router.get("/datasets/{dataset_id}", response_model=DatasetDetail | DatasetPublic)
-def get_dataset(dataset_id: str, db: DbDep) -> DatasetDetail | DatasetPublic:
-    row = service.get_dataset(db, dataset_id)
+def get_dataset(
+    dataset_id: str, db: DbDep, principal: PrincipalDep
+) -> DatasetDetail | DatasetPublic:
+    row = service.get_dataset(db, dataset_id, principal)
     if row is not None:
         return _detail(row)
     info = dataset_info(db, dataset_id)
-    if info is None:
+    if info is None or not info.builtin:
         raise NotFound(f"dataset {dataset_id!r} not found")
     return _public(info)
 
@@ -246,15 +257,19 @@ def get_dataset(dataset_id: str, db: DbDep) -> DatasetDetail | DatasetPublic:
     response_class=FileResponse,
     responses={200: {"content": {"image/png": {}}}},
 )
-async def get_preview(dataset_id: str, db: DbDep, settings: SettingsDep) -> FileResponse:
+async def get_preview(
+    dataset_id: str, db: DbDep, settings: SettingsDep, principal: PrincipalDep
+) -> FileResponse:
     """A grid of training samples: one row per class (in class order), up to 8 each."""
-    path = await run_in_threadpool(service.preview_path, db, settings, dataset_id)
+    path = await run_in_threadpool(service.preview_path, db, settings, dataset_id, principal)
     return FileResponse(path, media_type="image/png", headers={"Cache-Control": "max-age=3600"})
 
 
-@router.delete("/datasets/{dataset_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_dataset(dataset_id: str, db: DbDep, settings: SettingsDep) -> Response:
-    service.delete_dataset(db, settings, dataset_id)
+@router.delete("/datasets/{dataset_id}", status_code=status.HTTP_204_NO_CONTENT, responses=CONFLICT)
+def delete_dataset(
+    dataset_id: str, db: DbDep, settings: SettingsDep, principal: PrincipalDep
+) -> Response:
+    service.delete_dataset(db, settings, dataset_id, principal)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -16,9 +16,11 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
+from backend.api.auth import PrincipalDep
 from backend.api.deps import DbDep, SettingsDep
 from backend.db.models import Search
 from backend.db.session import Database
+from backend.services.access import Principal
 from backend.services.presenters import search_public
 
 router = APIRouter(tags=["searches"])
@@ -26,9 +28,10 @@ TICK_S = 0.5
 HEARTBEAT_TICKS = 30
 
 
-def _changes(db: Database, seen: dict[int, int]) -> list[str]:
+def _changes(db: Database, seen: dict[int, int], viewer: Principal) -> list[str]:
     with db.read() as session:
-        current = dict(session.execute(select(Search.id, Search.event_seq)).tuples().all())
+        stmt = viewer.scope(select(Search.id, Search.event_seq), Search.owner_id)
+        current: dict[int, int] = {sid: seq for sid, seq in session.execute(stmt)}
         changed = [sid for sid, seq in current.items() if seen.get(sid) != seq]
         out = []
         for sid in changed:
@@ -47,16 +50,21 @@ def _changes(db: Database, seen: dict[int, int]) -> list[str]:
     response_class=StreamingResponse,
     responses={200: {"content": {"text/event-stream": {}}}},
 )
-async def all_searches(request: Request, db: DbDep, settings: SettingsDep) -> StreamingResponse:
-    """Server-Sent Events named ``search``: a search's summary each time it changes."""
+async def all_searches(
+    request: Request, db: DbDep, settings: SettingsDep, principal: PrincipalDep
+) -> StreamingResponse:
+    """Server-Sent Events named ``search``: a search's summary each time it changes (the
+    caller's searches; an admin's stream carries all)."""
 
     async def stream() -> AsyncIterator[str]:
         seen: dict[int, int] = {}
-        await run_in_threadpool(_changes, db, seen)  # the baseline: only later changes are sent
+        await run_in_threadpool(
+            _changes, db, seen, principal
+        )  # the baseline: only later changes are sent
         yield "retry: 2000\n\n"
         ticks = 0
         while not await request.is_disconnected():
-            for data in await run_in_threadpool(_changes, db, seen):
+            for data in await run_in_threadpool(_changes, db, seen, principal):
                 yield f"event: search\ndata: {data}\n\n"
             await asyncio.sleep(TICK_S)
             ticks += 1

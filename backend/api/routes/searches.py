@@ -7,7 +7,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Header, Query, Request, Response, status
 from fastapi.responses import FileResponse, StreamingResponse
 
+from backend.api.auth import PrincipalDep
 from backend.api.deps import DbDep, QueueDep, SessionDep, SettingsDep
+from backend.api.errors import CONFLICT, LIMITED
 from backend.api.files import artifact_response
 from backend.api.stream import event_stream
 from backend.schemas.candidate import CandidatesPublic, GenerationStats
@@ -18,62 +20,72 @@ from backend.services.presenters import candidate_public, candidates_with_models
 router = APIRouter(prefix="/searches", tags=["searches"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=SearchPublic)
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, response_model=SearchPublic, responses=LIMITED
+)
 def create_search(
     body: SearchCreate,
     db: DbDep,
+    principal: PrincipalDep,
     queue: QueueDep,
     response: Response,
+    settings: SettingsDep,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> SearchPublic:
-    search_id = searches.create_search(db, queue, body, idempotency_key)
+    search_id = searches.create_search(
+        db, queue, body, idempotency_key, owner=principal, settings=settings
+    )
     response.headers["Location"] = f"/api/searches/{search_id}"
     with db.read() as session:
-        return search_public(session, searches.get_search(session, search_id))
+        return search_public(session, searches.get_search(session, search_id, principal))
 
 
 @router.get("", response_model=SearchesPublic)
 def list_searches(
     session: SessionDep,
+    principal: PrincipalDep,
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> SearchesPublic:
-    rows, total = searches.list_searches(session, offset, limit)
+    rows, total = searches.list_searches(session, offset, limit, principal)
     return SearchesPublic(items=[search_public(session, s) for s in rows], count=total)
 
 
 @router.get("/{search_id}", response_model=SearchPublic)
-def get_search(search_id: int, session: SessionDep) -> SearchPublic:
-    return search_public(session, searches.get_search(session, search_id))
+def get_search(search_id: int, session: SessionDep, principal: PrincipalDep) -> SearchPublic:
+    return search_public(session, searches.get_search(session, search_id, principal))
 
 
-@router.post("/{search_id}/cancel", response_model=SearchPublic)
-def cancel_search(search_id: int, db: DbDep) -> SearchPublic:
-    searches.cancel_search(db, search_id)
+@router.post("/{search_id}/cancel", response_model=SearchPublic, responses=CONFLICT)
+def cancel_search(search_id: int, db: DbDep, principal: PrincipalDep) -> SearchPublic:
+    searches.cancel_search(db, search_id, principal)
     with db.read() as session:
-        return search_public(session, searches.get_search(session, search_id))
+        return search_public(session, searches.get_search(session, search_id, principal))
 
 
-@router.post("/{search_id}/pause", response_model=SearchPublic)
-def pause_search(search_id: int, db: DbDep) -> SearchPublic:
+@router.post("/{search_id}/pause", response_model=SearchPublic, responses=CONFLICT)
+def pause_search(search_id: int, db: DbDep, principal: PrincipalDep) -> SearchPublic:
     """Stop handing out candidates; those training now finish. 409 unless running."""
-    searches.pause_search(db, search_id)
+    searches.pause_search(db, search_id, principal)
     with db.read() as session:
-        return search_public(session, searches.get_search(session, search_id))
+        return search_public(session, searches.get_search(session, search_id, principal))
 
 
-@router.post("/{search_id}/resume", response_model=SearchPublic)
-def resume_search(search_id: int, db: DbDep, queue: QueueDep) -> SearchPublic:
+@router.post("/{search_id}/resume", response_model=SearchPublic, responses=CONFLICT)
+def resume_search(
+    search_id: int, db: DbDep, queue: QueueDep, principal: PrincipalDep
+) -> SearchPublic:
     """Continue a paused search from what is stored. 409 unless paused."""
-    searches.resume_search(db, queue, search_id)
+    searches.resume_search(db, queue, search_id, principal)
     with db.read() as session:
-        return search_public(session, searches.get_search(session, search_id))
+        return search_public(session, searches.get_search(session, search_id, principal))
 
 
 @router.get("/{search_id}/candidates", response_model=CandidatesPublic)
 def list_candidates(
     search_id: int,
     session: SessionDep,
+    principal: PrincipalDep,
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     sort: Literal[
@@ -83,7 +95,7 @@ def list_candidates(
     status_: Annotated[str | None, Query(alias="status", max_length=16)] = None,
     generation: Annotated[int | None, Query(ge=0)] = None,
 ) -> CandidatesPublic:
-    searches.get_search(session, search_id)
+    searches.get_search(session, search_id, principal)
     rows, total = candidates.list_candidates(
         session,
         search_id,
@@ -99,8 +111,10 @@ def list_candidates(
 
 
 @router.get("/{search_id}/generations", response_model=list[GenerationStats])
-def generation_stats(search_id: int, session: SessionDep) -> list[GenerationStats]:
-    searches.get_search(session, search_id)
+def generation_stats(
+    search_id: int, session: SessionDep, principal: PrincipalDep
+) -> list[GenerationStats]:
+    searches.get_search(session, search_id, principal)
     return candidates.generation_stats(session, search_id)
 
 
@@ -113,13 +127,14 @@ async def stream_events(
     search_id: int,
     request: Request,
     db: DbDep,
+    principal: PrincipalDep,
     settings: SettingsDep,
     last_event_id: Annotated[str | None, Header()] = None,
     after: Annotated[int | None, Query(ge=0, description="Resume after this event id")] = None,
 ) -> StreamingResponse:
     """Server-Sent Events; each has an ``id:``, so a client resumes with ``Last-Event-ID``."""
     with db.read() as session:
-        searches.get_search(session, search_id)
+        searches.get_search(session, search_id, principal)
     start = after if after is not None else _parse_last_id(last_event_id)
     return StreamingResponse(
         event_stream(request, db, search_id, start, settings.event_poll_s),
@@ -135,14 +150,15 @@ def _parse_last_id(value: str | None) -> int:
         return 0
 
 
-@router.get("/{search_id}/model", response_class=FileResponse)
+@router.get("/{search_id}/model", response_class=FileResponse, responses=CONFLICT)
 def download_model(
     search_id: int,
     session: SessionDep,
+    principal: PrincipalDep,
     settings: SettingsDep,
     request: Request,
     format: artifacts.ModelFormat = "keras",
 ) -> Response:
-    search = searches.get_search(session, search_id)
+    search = searches.get_search(session, search_id, principal)
     artifact = artifacts.best_model(session, search, format)
     return artifact_response(settings, artifact, f"nasboard-search{search_id}-best", request)

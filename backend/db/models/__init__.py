@@ -6,5 +6,16 @@ from backend.db.models.dataset import Dataset
 from backend.db.models.epoch_metric import EpochMetric
 from backend.db.models.event import Event
 from backend.db.models.search import Search
+from backend.db.models.user import ApiToken, User, UserSession
 
-__all__ = ["Artifact", "Candidate", "Dataset", "EpochMetric", "Event", "Search"]
+__all__ = [
+    "ApiToken",
+    "Artifact",
+    "Candidate",
+    "Dataset",
+    "EpochMetric",
+    "Event",
+    "Search",
+    "User",
+    "UserSession",
+]

@@ -48,4 +48,7 @@ class Dataset(Base):
     path: Mapped[str] = mapped_column(String(500))
     size: Mapped[int] = mapped_column(BigInteger)
     preview_path: Mapped[str] = mapped_column(String(500))
+    # The user it belongs to (users.id; no foreign key, so adding it rebuilds no table);
+    # None for what was made in single-user mode (auth off): only admins see those then.
+    owner_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

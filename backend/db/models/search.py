@@ -47,6 +47,9 @@ class Search(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     # When the search's own task (start/resume or final training) was last sent.
     enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # The user it belongs to (users.id; no foreign key, so adding it rebuilds no table);
+    # None for what was made in single-user mode (auth off): only admins see those then.
+    owner_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
     idempotency_key: Mapped[str | None] = mapped_column(String(200), nullable=True, unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
