@@ -198,8 +198,9 @@ def claim(db: Database, candidate_id: int) -> tuple[Claim | None, Next]:
 
 def _claim(db: Database, candidate_id: int) -> tuple[Claim | None, int | None]:
     with db.write() as session:
+        # SKIP LOCKED: a row another worker is claiming right now is its business, not ours.
         candidate = session.scalar(
-            select(Candidate).where(Candidate.id == candidate_id).with_for_update()
+            select(Candidate).where(Candidate.id == candidate_id).with_for_update(skip_locked=True)
         )
         if candidate is None:
             return None, None
@@ -722,6 +723,7 @@ def reconcile(db: Database) -> Reconciled:
                 Candidate.lease_expires_at < now,
                 Search.status.in_(sstate.ACTIVE),
             )
+            .with_for_update(of=Candidate, skip_locked=True)
         )
         for candidate in expired:
             log(

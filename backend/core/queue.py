@@ -41,6 +41,9 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         folder = str(settings.queue_dir)
         settings.queue_dir.mkdir(parents=True, exist_ok=True)
         conf["broker_url"] = "filesystem://"
+        # Remote control (pidbox) is a broadcast the filesystem transport handles poorly;
+        # one embedded worker needs none of it.
+        conf["worker_enable_remote_control"] = False
         conf["broker_transport_options"] = {
             "data_folder_in": folder,
             "data_folder_out": folder,

@@ -1,0 +1,144 @@
+"""Controls on a live embedded deployment: cancel stops training promptly, pause holds work
+back and resume finishes it, and the CLI submits, watches and downloads."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from tests.support.processes import NASBOARD, Proc, nasboard_env, start_server
+from tests.support.scenario import tiny_search
+from tests.support.sse import read_events, read_until
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Proc, str]]:
+    tmp = tmp_path_factory.mktemp("controls")
+    proc, url = start_server(nasboard_env(tmp / "data"), tmp / "serve.log", embedded_worker=True)
+    yield proc, url
+    proc.stop()
+
+
+def _submit(url: str, **overrides: Any) -> int:
+    presets = httpx.get(f"{url}/api/presets", timeout=10).json()
+    response = httpx.post(f"{url}/api/searches", json=tiny_search(presets, **overrides), timeout=30)
+    assert response.status_code == 201, response.text
+    return int(response.json()["id"])
+
+
+def _wait_for(predicate: Any, timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_cancel_stops_a_training_candidate_promptly(server: tuple[Proc, str]) -> None:
+    _, url = server
+    # 40 epochs of small batches: the candidate would train for half a minute or more.
+    search_id = _submit(url, epochs_per_candidate=40, batch_size=16, population_size=2)
+    first = read_until(
+        f"{url}/api/searches/{search_id}/events", lambda e: e.type == "epoch", timeout=120
+    )[-1]
+    candidate_id = first.data["candidate_id"]
+    asked = time.monotonic()
+    assert httpx.post(f"{url}/api/searches/{search_id}/cancel").json()["status"] == "cancelled"
+
+    def stopped() -> dict[str, Any] | None:
+        cand = httpx.get(f"{url}/api/candidates/{candidate_id}").json()
+        return cand if cand["status"] == "cancelled" else None
+
+    cand = _wait_for(stopped, 20, "the training candidate to stop")
+    assert time.monotonic() - asked < 10
+    assert len(cand["epochs"]) < 40
+    statuses = {
+        c["status"] for c in httpx.get(f"{url}/api/searches/{search_id}/candidates").json()["items"]
+    }
+    assert statuses <= {"cancelled"}, statuses
+
+
+def test_pause_holds_back_work_and_resume_finishes(server: tuple[Proc, str]) -> None:
+    _, url = server
+    search_id = _submit(url, batch_size=16)
+    read_until(
+        f"{url}/api/searches/{search_id}/events",
+        lambda e: e.type == "candidate_finished",
+        timeout=120,
+    )
+    paused = httpx.post(f"{url}/api/searches/{search_id}/pause")
+    assert paused.status_code == 200 and paused.json()["status"] == "paused"
+
+    def settled() -> bool:
+        items = httpx.get(f"{url}/api/searches/{search_id}/candidates").json()["items"]
+        return not any(c["status"] == "running" for c in items)
+
+    _wait_for(settled, 60, "the candidate training at pause time to finish")
+    done_at_pause = httpx.get(f"{url}/api/searches/{search_id}").json()["progress"]
+    time.sleep(3)
+    still = httpx.get(f"{url}/api/searches/{search_id}").json()
+    assert still["status"] == "paused"
+    assert still["progress"]["candidates_done"] == done_at_pause["candidates_done"]
+    assert still["progress"]["candidates_done"] < still["progress"]["candidates_total"]
+
+    resumed = httpx.post(f"{url}/api/searches/{search_id}/resume")
+    assert resumed.status_code == 200 and resumed.json()["status"] == "running"
+    events = read_events(f"{url}/api/searches/{search_id}/events", timeout=300)
+    assert [e.id for e in events] == list(range(1, len(events) + 1))
+    final = httpx.get(f"{url}/api/searches/{search_id}").json()
+    assert final["status"] == "succeeded", final
+    statuses = [e.data["status"] for e in events if e.type == "search_status"]
+    assert statuses[:4] == ["queued", "running", "paused", "running"]
+    items = httpx.get(f"{url}/api/searches/{search_id}/candidates").json()["items"]
+    assert len({(c["generation"], c["index"]) for c in items}) == len(items)
+    assert all(c["status"] in {"completed", "reused"} for c in items)
+
+
+def test_cli_submit_watch_and_download(server: tuple[Proc, str], tmp_path: Path) -> None:
+    _, url = server
+    presets = httpx.get(f"{url}/api/presets", timeout=10).json()
+    spec = tmp_path / "search.yaml"
+    spec.write_text(yaml.safe_dump(tiny_search(presets, name="from the cli")))
+    submitted = subprocess.run(
+        [*NASBOARD, "submit", str(spec), "--watch", "--url", url],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert submitted.returncode == 0, submitted.stderr
+    assert "generation 0" in submitted.stderr  # tqdm bars write to stderr
+    assert "succeeded: best val accuracy" in submitted.stdout
+    search_id = int(submitted.stdout.split()[1])
+    target = tmp_path / "best.keras"
+    downloaded = subprocess.run(
+        [*NASBOARD, "download", str(search_id), "-o", str(target), "--url", url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert downloaded.returncode == 0, downloaded.stderr
+    assert target.stat().st_size > 0
+    assert target.read_bytes()[:2] == b"PK"  # a .keras file is a zip
+
+    missing = subprocess.run(
+        [*NASBOARD, "watch", "4242", "--url", url], capture_output=True, text=True, timeout=60
+    )
+    assert missing.returncode == 1
+    assert "not found" in missing.stderr
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump({"name": "x", "dataset": "digits", "population_size": 0}))
+    rejected = subprocess.run(
+        [*NASBOARD, "submit", str(bad), "--url", url], capture_output=True, text=True, timeout=60
+    )
+    assert rejected.returncode == 1
+    assert "population_size" in rejected.stderr
