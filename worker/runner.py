@@ -314,6 +314,12 @@ def _settle(session: Session, candidate: Candidate, status: str, error: str | No
     )
 
 
+def _renew_lease(candidate: Candidate) -> None:
+    now = utcnow()
+    candidate.heartbeat_at = now
+    candidate.lease_expires_at = now + timedelta(seconds=_settings().lease_s)
+
+
 def record_epoch(db: Database, claim_: Claim, epoch: int, point: dict[str, float]) -> bool:
     """Store one epoch and extend the lease; False when training should stop (lease lost or
     search no longer running)."""
@@ -322,9 +328,7 @@ def record_epoch(db: Database, claim_: Claim, epoch: int, point: dict[str, float
         search = session.get(Search, claim_.search_id)
         if candidate is None or search is None or candidate.lease_token != claim_.token:
             return False
-        now = utcnow()
-        candidate.heartbeat_at = now
-        candidate.lease_expires_at = now + timedelta(seconds=_settings().lease_s)
+        _renew_lease(candidate)
         session.add(EpochMetric(candidate_id=candidate.id, epoch=epoch, **point))
         ev.add_event(
             session,
@@ -346,9 +350,7 @@ def heartbeat(db: Database, claim_: Claim) -> bool:
         candidate = session.get(Candidate, claim_.candidate_id)
         if candidate is None or candidate.lease_token != claim_.token:
             return False
-        now = utcnow()
-        candidate.heartbeat_at = now
-        candidate.lease_expires_at = now + timedelta(seconds=_settings().lease_s)
+        _renew_lease(candidate)
         status = session.scalar(select(Search.status).where(Search.id == claim_.search_id))
     return status in sstate.ACTIVE
 
