@@ -294,15 +294,10 @@ def serve(
     demo: Annotated[bool, typer.Option(help="Submit a demo search on digits once up")] = False,
     migrate: Annotated[bool, typer.Option(help="Upgrade the schema before serving")] = True,
 ) -> None:
-    """Serve the dashboard and API; with the embedded default, also run a worker process."""
-    import uvicorn
+    """Serve the dashboard and API; with the embedded default, also run a worker process.
 
-    from backend.api.app import create_app
-    from backend.db.migrate import upgrade
-
-    settings = get_settings()
-    configure(settings.log_level)
-    if not settings.auth_required and not is_loopback(host):
+    Any address but a loopback one needs NASBOARD_AUTH=required."""
+    if not get_settings().auth_required and not is_loopback(host):
         typer.echo(
             f"error: refusing to serve on {host!r} without authentication: anyone who can reach "
             "it could run and read searches. Set NASBOARD_AUTH=required (and create a user: "
@@ -310,6 +305,13 @@ def serve(
             err=True,
         )
         raise typer.Exit(2)
+    import uvicorn
+
+    from backend.api.app import create_app
+    from backend.db.migrate import upgrade
+
+    settings = get_settings()
+    configure(settings.log_level)
     if migrate:
         upgrade(settings.resolved_database_url)
     proc = None

@@ -22,9 +22,15 @@ Head = Literal["flatten", "global_avg", "global_max"]
 OptimizerName = Literal["adam", "sgd", "rmsprop"]
 
 
+# A choice list longer than this is refused (it only bloats the stored config).
+MAX_CHOICES = 64
+
+
 def _unique_nonempty(value: tuple[Any, ...]) -> tuple[Any, ...]:
     if len(value) == 0:
         raise ValueError("must offer at least one choice")
+    if len(value) > MAX_CHOICES:
+        raise ValueError(f"must offer at most {MAX_CHOICES} choices")
     if len(set(value)) != len(value):
         raise ValueError("choices must be distinct")
     return value
