@@ -142,3 +142,27 @@ def test_cli_submit_watch_and_download(server: tuple[Proc, str], tmp_path: Path)
     )
     assert rejected.returncode == 1
     assert "population_size" in rejected.stderr
+
+
+def test_target_accuracy_and_time_budget_stop_the_search_early(server: tuple[Proc, str]) -> None:
+    _, url = server
+    reached = _submit(url, generations=5, target_accuracy=0.01)
+    events = read_events(f"{url}/api/searches/{reached}/events", timeout=300)
+    final_phase = [e.data for e in events if e.type == "search_status" and e.data.get("phase")]
+    assert final_phase and "target accuracy 0.01 reached" in final_phase[-1]["reason"]
+    search = httpx.get(f"{url}/api/searches/{reached}").json()
+    assert search["status"] == "succeeded"
+    assert {c["generation"] for c in _items(url, reached)} == {0}
+
+    budget = _submit(url, generations=50, time_budget_s=3)
+    events = read_events(f"{url}/api/searches/{budget}/events", timeout=300)
+    reasons = [e.data.get("reason") for e in events if e.type == "search_status"]
+    assert "time budget spent" in reasons
+    search = httpx.get(f"{url}/api/searches/{budget}").json()
+    assert search["status"] == "succeeded"
+    assert max(c["generation"] for c in _items(url, budget)) < 49
+
+
+def _items(url: str, search_id: int) -> list[dict[str, Any]]:
+    response = httpx.get(f"{url}/api/searches/{search_id}/candidates", params={"limit": 500})
+    return list(response.json()["items"])
