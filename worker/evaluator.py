@@ -128,6 +128,32 @@ def inference_latency_ms(model: keras.Model, sample: np.ndarray, repeats: int = 
     return float(np.median(times))
 
 
+def _fit(
+    genome: dict,
+    train: tuple[np.ndarray, np.ndarray],
+    validation: tuple[np.ndarray, np.ndarray] | None,
+    num_classes: int,
+    *,
+    epochs: int,
+    batch_size: int,
+    seed: int,
+    hooks: tuple[EpochHook | None, StopHook | None],
+) -> tuple[keras.Model, _Stream]:
+    """Seed, build, compile and fit a genome, streaming each epoch through the hooks."""
+    keras.utils.set_random_seed(seed)
+    model = build_model(genome, train[0].shape[1:], num_classes)
+    compile_model(model, genome)
+    stream = _Stream(*hooks)
+    model.fit(
+        _dataset(*train, batch_size, seed),
+        validation_data=_dataset(*validation, batch_size, None) if validation else None,
+        epochs=epochs,
+        verbose=0,
+        callbacks=[stream],
+    )
+    return model, stream
+
+
 def train_candidate(
     genome: dict,
     data: Splits,
@@ -140,16 +166,15 @@ def train_candidate(
     should_stop: StopHook | None = None,
 ) -> TrainResult:
     """Train on the train split, score on validation; the test split is not touched."""
-    keras.utils.set_random_seed(seed)
-    model = build_model(genome, data.x_train.shape[1:], num_classes)
-    compile_model(model, genome)
-    stream = _Stream(on_epoch, should_stop)
-    model.fit(
-        _dataset(data.x_train, data.y_train, batch_size, seed),
-        validation_data=_dataset(data.x_val, data.y_val, batch_size, None),
+    model, stream = _fit(
+        genome,
+        (data.x_train, data.y_train),
+        (data.x_val, data.y_val),
+        num_classes,
         epochs=epochs,
-        verbose=0,
-        callbacks=[stream],
+        batch_size=batch_size,
+        seed=seed,
+        hooks=(on_epoch, should_stop),
     )
     last = stream.history[-1] if stream.history else {}
     metrics = dict(last)
@@ -192,13 +217,18 @@ def final_train(
     should_stop: StopHook | None = None,
 ) -> FinalResult:
     """Retrain from scratch on train+validation, then score once on the test split."""
-    keras.utils.set_random_seed(seed)
     x = np.concatenate([data.x_train, data.x_val])
     y = np.concatenate([data.y_train, data.y_val])
-    model = build_model(genome, x.shape[1:], num_classes)
-    compile_model(model, genome)
-    stream = _Stream(on_epoch, should_stop)
-    model.fit(_dataset(x, y, batch_size, seed), epochs=epochs, verbose=0, callbacks=[stream])
+    model, stream = _fit(
+        genome,
+        (x, y),
+        None,
+        num_classes,
+        epochs=epochs,
+        batch_size=batch_size,
+        seed=seed,
+        hooks=(on_epoch, should_stop),
+    )
     probs = model.predict(_dataset(data.x_test, data.y_test, 512, None), verbose=0)
     report = classification_report(data.y_test, probs.argmax(axis=1), num_classes)
     report["epochs"] = len(stream.history)
