@@ -50,6 +50,25 @@ class CandidatesPublic(BaseModel):
     count: int
 
 
+class CandidateSummary(BaseModel):
+    """What charts of a whole search need per candidate (``?fields=summary``): no genome."""
+
+    id: int
+    generation: int
+    index: int
+    status: str
+    origin: str
+    val_accuracy: float | None
+    params: int | None
+    flops: int | None
+    duration_s: float | None
+
+
+class CandidateSummariesPublic(BaseModel):
+    items: list[CandidateSummary]
+    count: int
+
+
 class GenerationStats(BaseModel):
     generation: int
     count: int

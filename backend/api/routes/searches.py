@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query, Request, Response, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, StreamingResponse
 
 from backend.api.auth import PrincipalDep
@@ -12,12 +13,17 @@ from backend.api.deps import DbDep, QueueDep, SessionDep, SettingsDep
 from backend.api.errors import CONFLICT, LIMITED
 from backend.api.files import artifact_response
 from backend.api.stream import event_stream
-from backend.schemas.candidate import CandidatesPublic, GenerationStats
+from backend.schemas.candidate import (
+    CandidatesPublic,
+    CandidateSummariesPublic,
+    GenerationStats,
+)
 from backend.schemas.search import SearchCreate, SearchesPublic, SearchPublic
 from backend.services import artifacts, candidates, searches
 from backend.services.presenters import candidate_public, candidates_with_models, search_public
 
 router = APIRouter(prefix="/searches", tags=["searches"])
+FULL_LIMIT, SUMMARY_LIMIT = 500, 5000  # candidates per page: with genomes, or summaries
 
 
 @router.post(
@@ -81,31 +87,47 @@ def resume_search(
         return search_public(session, searches.get_search(session, search_id, principal))
 
 
-@router.get("/{search_id}/candidates", response_model=CandidatesPublic)
+@router.get("/{search_id}/candidates", response_model=CandidatesPublic | CandidateSummariesPublic)
 def list_candidates(
     search_id: int,
     session: SessionDep,
     principal: PrincipalDep,
     offset: Annotated[int, Query(ge=0)] = 0,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    limit: Annotated[
+        int, Query(ge=1, le=SUMMARY_LIMIT, description=f"At most {FULL_LIMIT} unless summary")
+    ] = 100,
     sort: Literal[
         "id", "generation", "index", "val_accuracy", "params", "flops", "duration_s"
     ] = "id",
     order: Literal["asc", "desc"] = "asc",
     status_: Annotated[str | None, Query(alias="status", max_length=16)] = None,
     generation: Annotated[int | None, Query(ge=0)] = None,
-) -> CandidatesPublic:
+    fields: Annotated[
+        Literal["full", "summary"],
+        Query(description="summary: only what charts need (no genome, metrics, lineage)"),
+    ] = "full",
+) -> CandidatesPublic | Response:
+    if fields == "full" and limit > FULL_LIMIT:
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ("query", "limit"),
+                    "msg": f"Input should be less than or equal to {FULL_LIMIT} "
+                    "(or ask for fields=summary)",
+                    "type": "less_than_equal",
+                    "input": limit,
+                }
+            ]
+        )
     searches.get_search(session, search_id, principal)
-    rows, total = candidates.list_candidates(
-        session,
-        search_id,
-        offset=offset,
-        limit=limit,
-        sort=sort,
-        order=order,
-        status=status_,
-        generation=generation,
-    )
+    page = candidates.Page(offset, limit, sort, order, status_, generation)
+    if fields == "summary":
+        items, total = candidates.list_summaries(session, search_id, page)
+        body = CandidateSummariesPublic.model_validate({"items": items, "count": total})
+        # Already validated: skip FastAPI's second pass over the response union (thousands of
+        # items would be tried against CandidatesPublic first).
+        return Response(body.model_dump_json(), media_type="application/json")
+    rows, total = candidates.list_candidates(session, search_id, **page._asdict())
     with_model = candidates_with_models(session, [c.id for c in rows])
     return CandidatesPublic(items=[candidate_public(c, with_model) for c in rows], count=total)
 
