@@ -28,10 +28,66 @@ export function hasPlotly() {
   return typeof window.Plotly !== "undefined";
 }
 
-/** Plotly.react that tolerates a missing Plotly (no chart rather than a broken page). */
+let loading = null;
+/**
+ * Load Plotly.js (3-4 MB) without blocking the page: the views fetch their data meanwhile.
+ * index.html preloads it, so this mostly just runs it. Resolves false if it cannot load.
+ */
+export function loadPlotly() {
+  if (hasPlotly()) return Promise.resolve(true);
+  if (!loading) {
+    loading = new Promise((resolve) => {
+      const script = document.createElement("script");
+      script.src = "/static/plotly.min.js";
+      script.async = true;
+      script.onload = () => resolve(hasPlotly());
+      script.onerror = () => { console.warn("Plotly.js could not be loaded: no charts"); resolve(false); };
+      document.head.appendChild(script);
+    });
+  }
+  return loading;
+}
+
+/**
+ * Plotly.react that tolerates a missing Plotly (no chart rather than a broken page); before
+ * Plotly has loaded, the latest figure per element is kept and drawn once it is there.
+ */
 export function draw(el, data, layout) {
-  if (!hasPlotly() || !el.isConnected) return;
+  if (!el.isConnected) return;
+  if (!hasPlotly()) {
+    const first = !el.__pendingFigure;
+    el.__pendingFigure = [data, layout];
+    if (first) {
+      loadPlotly().then(() => {
+        const fig = el.__pendingFigure;
+        el.__pendingFigure = null;
+        if (fig && hasPlotly()) draw(el, fig[0], fig[1]);
+      });
+    }
+    return;
+  }
   window.Plotly.react(el, data, layout, CONFIG);
+}
+
+/** Points above which a trace is drawn with WebGL (SVG draws one DOM node per point). */
+export const GL_THRESHOLD = 1500;
+
+/** "scattergl" for big traces when WebGL works, else "scatter". */
+export function scatterType(n) {
+  return n > GL_THRESHOLD && webgl() ? "scattergl" : "scatter";
+}
+
+let glOk = null;
+function webgl() {
+  if (glOk === null) {
+    try {
+      const c = document.createElement("canvas");
+      glOk = Boolean(c.getContext("webgl") || c.getContext("experimental-webgl"));
+    } catch {
+      glOk = false;
+    }
+  }
+  return glOk;
 }
 
 export function purge(el) {

@@ -80,7 +80,7 @@ export function when(iso) {
 }
 
 export const STATUS_LABEL = {
-  queued: "Queued", running: "Running", succeeded: "Succeeded", failed: "Failed",
+  queued: "Queued", running: "Running", paused: "Paused", succeeded: "Succeeded", failed: "Failed",
   cancelled: "Cancelled", pending: "Pending", completed: "Completed", reused: "Reused",
 };
 
@@ -89,7 +89,8 @@ export function badge(status, extra = "") {
     STATUS_LABEL[status] || status);
 }
 
-export const ACTIVE = new Set(["queued", "running"]);
+/** Not over yet: can be cancelled, and its event stream stays open (paused included). */
+export const ACTIVE = new Set(["queued", "running", "paused"]);
 
 export function progressBar(fraction, label, status = "") {
   const value = Math.round(Math.max(0, Math.min(1, fraction || 0)) * 100);
@@ -111,7 +112,33 @@ export function toast(message, kind = "error") {
   toastTimer = setTimeout(() => { el.hidden = true; }, 6000);
 }
 
-/** Run fn at most once per `ms`, trailing call included. */
+/**
+ * Run fn soon, at most once per `ms`: the first call in a quiet period runs on the next
+ * animation frame, calls during a run or the pause after it are merged into one trailing run.
+ * Unlike debounce, a steady stream of calls cannot postpone it forever.
+ */
+export function throttle(fn, ms) {
+  let scheduled = false;
+  let last = 0;
+  let timer = null;
+  let frame = null;
+  const run = () => {
+    scheduled = false;
+    last = performance.now();
+    fn();
+  };
+  const wrapped = () => {
+    if (scheduled) return;
+    scheduled = true;
+    const wait = Math.max(0, last + ms - performance.now());
+    if (wait > 0) timer = setTimeout(() => { frame = requestAnimationFrame(run); }, wait);
+    else frame = requestAnimationFrame(run);
+  };
+  wrapped.cancel = () => { clearTimeout(timer); cancelAnimationFrame(frame); scheduled = false; };
+  return wrapped;
+}
+
+/** Run fn once calls stop for `ms` (trailing only). */
 export function debounce(fn, ms) {
   let timer = null;
   const wrapped = (...args) => {

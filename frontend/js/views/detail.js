@@ -1,12 +1,15 @@
-// "/searches/:id": one search, live. A REST snapshot, then the SSE stream keeps every chart
-// current; all updates are keyed (by generation, candidate, epoch), so replays are harmless.
+// "/searches/:id": one search, live. A REST snapshot (the search, which names its
+// last_event_id, then its generations and candidates), then the SSE stream from that id keeps
+// every chart current; all updates are keyed (by generation, candidate, epoch), so a replay
+// after a reconnect is harmless. `data-rendered-event` on the page root tells tests and the
+// benchmark which event the charts show.
 
 import { api } from "../api.js";
-import { COLORS, baseLayout, draw, emptyNote, paretoFront, purge, referenceLine } from "../charts.js";
+import { COLORS, baseLayout, draw, emptyNote, loadPlotly, paretoFront, purge, referenceLine, scatterType } from "../charts.js";
 import { setConnection } from "../conn.js";
 import { SearchStream } from "../sse.js";
 import { navigate } from "../router.js";
-import { ACTIVE, badge, debounce, duration, h, num, pct, progressBar, toast, when, set } from "../util.js";
+import { ACTIVE, badge, debounce, duration, h, num, pct, progressBar, throttle, toast, when, set } from "../util.js";
 import { createCandidateTable } from "./table.js";
 
 export const nav = "list";
@@ -14,9 +17,19 @@ const LIVE_CURVES = 6;
 
 export async function mount(root, params) {
   const id = Number(params.id);
+  performance.mark("detail:start");
+  const plotly = loadPlotly(); // normally already running: it loads while we fetch
   let search = await api.search(id);
+  performance.mark("detail:search");
   document.title = `${search.name} · nasboard`;
-  const [genList, candList] = await Promise.all([api.generations(id), api.allCandidates(id)]);
+  // Read after the snapshot: anything newer than last_event_id is also replayed by the stream.
+  // The latest candidates' learning curves come from REST (the stream only brings new epochs).
+  const curves = api.candidates(id, { sort: "id", order: "desc", limit: LIVE_CURVES, fields: "summary" })
+    .then((page) => Promise.all(page.items.map((c) => api.candidate(c.id).catch(() => null))));
+  const [genList, candList, curveList] = await Promise.all([api.generations(id), api.allCandidates(id), curves]);
+  performance.mark("detail:candidates");
+  const snapshotEventId = search.last_event_id || 0;
+  let handledEventId = snapshotEventId;
 
   const gens = new Map(genList.map((g) => [g.generation, g]));
   const cands = new Map(candList.map((c) => [c.id, c]));
@@ -77,19 +90,24 @@ export async function mount(root, params) {
     set(el.badge, badge(search.status));
     const active = ACTIVE.has(search.status);
     set(el.actions,
-      active ? h("button", { class: "btn btn-danger", id: "cancel-search", onclick: cancel }, "Cancel search") : null,
+      search.status === "running" ? h("button", { class: "btn", id: "pause-search", onclick: control("pause"),
+        title: "Stop handing out candidates; those training now finish" }, "Pause") : null,
+      search.status === "paused" ? h("button", { class: "btn btn-primary", id: "resume-search", onclick: control("resume") }, "Resume") : null,
+      active ? h("button", { class: "btn btn-danger", id: "cancel-search", onclick: control("cancel") }, "Cancel search") : null,
       h("a", { class: "btn", href: `/new?clone=${id}` }, "Clone with edits"),
       search.model_available
-        ? h("a", { class: "btn btn-primary", id: "download-best", href: api.searchModelUrl(id), download: "" }, "Download best model")
-        : h("span", { class: "btn btn-primary", "aria-disabled": "true", title: "Available once the final model is trained" }, "Download best model"),
-      search.model_available ? h("details", { class: "menu" },
-        h("summary", { class: "btn btn-ghost", "aria-label": "Other model formats" }, "Other formats ▾"),
+        ? h("a", { class: search.status === "paused" ? "btn" : "btn btn-primary", id: "download-best", href: api.searchModelUrl(id), download: "" }, "Download best model")
+        : h("span", { class: "btn btn-primary", "aria-disabled": "true", title: "Available once the search has succeeded and its final model is trained" }, "Download best model"),
+      search.model_available ? h("details", { class: "menu", id: "model-menu" },
+        h("summary", { class: "btn btn-ghost", "aria-label": "Other model formats and the model card" }, "More ▾"),
         h("div", { class: "menu-list" },
-          h("a", { href: `/api/searches/${id}/model?format=savedmodel`, download: "" }, "TensorFlow SavedModel (.zip)"),
-          h("a", { href: `/api/searches/${id}/model?format=tflite`, download: "" }, "TensorFlow Lite (.tflite)"))) : null,
+          h("a", { id: "download-savedmodel", href: api.searchModelUrl(id, "savedmodel"), download: "" }, "TensorFlow SavedModel (.zip)"),
+          h("a", { id: "download-tflite", href: api.searchModelUrl(id, "tflite"), download: "" }, "TensorFlow Lite (.tflite)"),
+          h("a", { id: "model-card", href: api.modelCardUrl(id), target: "_blank", rel: "noopener" }, "Model card (opens a page)"))) : null,
     );
     const p = search.progress;
     const phase = search.status === "queued" ? "Waiting for a worker…"
+      : search.status === "paused" ? "Paused: no new candidates start until you resume"
       : search.phase === "final" && active ? "Training the best network on train + validation…"
         : `Generation ${Math.min(p.generation + 1, p.generations)} of ${p.generations}`;
     // Until the server names a best (after a generation), show the best finished so far.
@@ -105,10 +123,9 @@ export async function mount(root, params) {
         ? h("a", { href: `/searches/${id}/candidates/${best.candidate_id}`, class: "stat-value", id: "best-acc" }, pct(best.val_accuracy))
         : h("span", { class: "stat-value", id: "best-acc" }, "—"),
       best ? `gen ${best.generation} · #${best.index} · ${num(best.params)} params` : ""),
-      stat("Seed baseline", h("span", { class: "stat-value" }, search.baseline ? pct(search.baseline.val_accuracy) : "—"),
-        search.baseline && best ? deltaText(best.val_accuracy - search.baseline.val_accuracy)
-          : !search.config.include_baseline ? "not requested"
-            : active ? "the hand-designed CNN" : "not trained: outside this search space"),
+      stat("Seed baseline", h("span", { class: "stat-value", id: "baseline-acc" }, search.baseline ? pct(search.baseline.val_accuracy) : "—"),
+        search.baseline && best && search.baseline.val_accuracy != null ? deltaText(best.val_accuracy - search.baseline.val_accuracy)
+          : h("div", { class: "stat-sub", id: "baseline-note" }, search.baseline_note || (search.baseline ? "the hand-designed CNN" : ""))),
       stat(active ? "Elapsed · ETA" : "Duration", h("span", { class: "stat-value" }, duration(p.elapsed_s)),
         active && p.eta_s != null ? `about ${duration(p.eta_s)} left` : search.finished_at ? `finished ${when(search.finished_at)}` : ""),
       search.final ? stat("Test accuracy", h("span", { class: "stat-value" }, pct(search.final.test_accuracy)), `F1 ${pct(search.final.f1)}`) : null,
@@ -127,16 +144,23 @@ export async function mount(root, params) {
     return h("div", { class: `stat-sub ${d >= 0 ? "up" : "down"}` }, `${d >= 0 ? "+" : "−"}${(Math.abs(d) * 100).toFixed(1)} pts for the best`);
   }
 
-  async function cancel(e) {
-    e.target.disabled = true;
-    try {
-      search = await api.cancelSearch(id);
-      toast("Search cancelled", "info");
-    } catch (err) {
-      toast(err.status === 409 ? "The search has already finished." : err.message);
-      search = await api.search(id);
-    }
-    renderHead();
+  /** Cancel, pause or resume: the answer is the fresh search; a 409 says why not. */
+  function control(action) {
+    const call = { cancel: api.cancelSearch, pause: api.pauseSearch, resume: api.resumeSearch }[action];
+    const done = { cancel: "Search cancelled", pause: "Search paused: running candidates finish, no new ones start", resume: "Search resumed" }[action];
+    return async (e) => {
+      e.currentTarget.disabled = true;
+      try {
+        search = await call(id);
+        toast(done, "info");
+      } catch (err) {
+        toast(err.status === 409 ? err.message : `Could not ${action}: ${err.message}`);
+        try { search = await api.search(id); } catch { /* keep what we have */ }
+      }
+      if (!alive) return;
+      renderHead();
+      if (ACTIVE.has(search.status) && !stream) follow();
+    };
   }
 
   // ---------- charts ----------
@@ -163,7 +187,7 @@ export async function mount(root, params) {
       {
         x: dots.map((c) => c.generation + ((c.index % 7) - 3) * 0.03), y: dots.map((c) => c.val_accuracy),
         customdata: dots.map((c) => c.id), text: dots.map((c) => `#${c.id} · gen ${c.generation} · ${c.origin}`),
-        name: "candidates", type: "scatter", mode: "markers", marker: { color: COLORS.dots, size: 6 },
+        name: "candidates", type: scatterType(dots.length), mode: "markers", marker: { color: COLORS.dots, size: 6 },
         hovertemplate: "%{text}<br>val acc %{y:.1%}<extra></extra>",
       },
       line("worst_val_accuracy", "worst", COLORS.worst, "dot"),
@@ -174,7 +198,7 @@ export async function mount(root, params) {
       ? referenceLine(search.baseline.val_accuracy, "seed baseline") : {};
     const gcount = search.config.generations;
     const layout = baseLayout({
-      xaxis: { title: { text: "generation" }, dtick: 1, range: [-0.4, Math.max(gcount - 1, 1) + 0.4] },
+      xaxis: { title: { text: "generation" }, dtick: gcount > 20 ? Math.ceil(gcount / 10) : 1, range: [-0.4, Math.max(gcount - 1, 1) + 0.4] },
       yaxis: { title: { text: "validation accuracy" }, tickformat: ".0%", rangemode: "tozero" },
       ...ref,
     });
@@ -220,19 +244,31 @@ export async function mount(root, params) {
     const best = search.best ? search.best.candidate_id : null;
     const front = paretoFront(pts.map((c) => ({ cost: c[xMetric], acc: c.val_accuracy, id: c.id })));
     const label = xMetric === "flops" ? "FLOPs" : "parameters";
+    // One trace for the crowd (uniform symbol and size: cheap to draw, WebGL when large), one
+    // for the marked few (the best: a star; the seed baseline: a diamond).
+    const special = pts.filter((c) => c.id === best || c.origin === "baseline");
+    const crowd = pts.filter((c) => c.id !== best && c.origin !== "baseline");
+    const gens = search.config.generations;
+    const markerBase = {
+      colorscale: [[0, "#a5b4fc"], [1, "#312e81"]], cmin: 0, cmax: Math.max(1, gens - 1), line: { color: "#fff", width: 1 },
+    };
+    const trace = (list, extra) => ({
+      x: list.map((c) => c[xMetric]), y: list.map((c) => c.val_accuracy), customdata: list.map((c) => c.id),
+      text: list.map((c) => `#${c.id} · gen ${c.generation} · ${c.origin}`), mode: "markers",
+      hovertemplate: `%{text}<br>val acc %{y:.1%}<br>%{x:,} ${label}<extra>click to open</extra>`, ...extra,
+    });
     const data = [
-      {
-        x: pts.map((c) => c[xMetric]), y: pts.map((c) => c.val_accuracy), customdata: pts.map((c) => c.id),
-        text: pts.map((c) => `#${c.id} · gen ${c.generation} · ${c.origin}`),
-        type: "scatter", mode: "markers", name: "candidates",
-        marker: {
-          size: pts.map((c) => (c.id === best ? 16 : 10)), symbol: pts.map((c) => (c.id === best ? "star" : c.origin === "baseline" ? "diamond" : "circle")),
-          color: pts.map((c) => c.generation), colorscale: [[0, "#a5b4fc"], [1, "#312e81"]], cmin: 0,
-          cmax: Math.max(1, search.config.generations - 1), line: { color: "#fff", width: 1 },
-          colorbar: { title: { text: "gen", side: "right" }, thickness: 10, len: 0.8, dtick: 1 },
-        },
-        hovertemplate: `%{text}<br>val acc %{y:.1%}<br>%{x:,} ${label}<extra>click to open</extra>`,
-      },
+      trace(crowd, {
+        type: scatterType(crowd.length), name: "candidates",
+        marker: { ...markerBase, size: crowd.length > 1000 ? 7 : 10, color: crowd.map((c) => c.generation),
+          colorbar: { title: { text: "gen", side: "right" }, thickness: 10, len: 0.8, dtick: gens > 20 ? Math.ceil(gens / 10) : 1 } },
+      }),
+      trace(special, {
+        type: "scatter", showlegend: special.length > 0,
+        name: special.some((c) => c.origin === "baseline") ? (special.some((c) => c.id === best) ? "best / seed baseline" : "seed baseline") : "best",
+        marker: { ...markerBase, size: special.map((c) => (c.id === best ? 16 : 12)), color: special.map((c) => c.generation),
+          symbol: special.map((c) => (c.id === best ? "star" : "diamond")), line: { color: "#fff", width: 1 } },
+      }),
       {
         x: front.map((p) => p.cost), y: front.map((p) => p.acc), type: "scatter", mode: "lines", name: "Pareto front",
         line: { color: COLORS.pareto, width: 2, shape: "hv" }, hoverinfo: "skip",
@@ -313,13 +349,22 @@ export async function mount(root, params) {
     if (alive && search.final) renderFinal();
   }).catch(() => {});
 
-  const redraw = debounce(() => {
+  // Which charts an event touched; one throttled pass draws only those.
+  const dirty = new Set();
+  const redraw = throttle(() => {
     if (!alive) return;
-    drawGenerations();
-    drawLive();
-    drawScatter();
-    renderFinal();
-  }, 120);
+    const upTo = handledEventId;
+    if (dirty.has("gen")) drawGenerations();
+    if (dirty.has("live")) drawLive();
+    if (dirty.has("scatter")) drawScatter();
+    if (dirty.has("final")) renderFinal();
+    dirty.clear();
+    root.dataset.renderedEvent = String(upTo);
+  }, 100);
+  function touch(...what) {
+    for (const w of what.length ? what : ["gen", "live", "scatter", "final"]) dirty.add(w);
+    redraw();
+  }
 
   const refreshSearch = debounce(async () => {
     try {
@@ -327,12 +372,13 @@ export async function mount(root, params) {
       if (!alive) return;
       search = fresh;
       renderHead();
-      redraw();
+      touch();
     } catch { /* the stream will retry */ }
   }, 400);
 
   // ---------- live events ----------
-  function onEvent(type, d) {
+  function onEvent(type, d, eventId) {
+    if (eventId > handledEventId) handledEventId = eventId;
     switch (type) {
       case "search_status":
         search.status = d.status;
@@ -349,13 +395,15 @@ export async function mount(root, params) {
         l.status = "running";
         live.set(d.candidate_id, l);
         table.refreshSoon();
-        break;
+        touch("live");
+        return;
       }
       case "epoch": {
         const l = live.get(d.candidate_id) || { generation: d.generation, index: d.index, epochs: [], status: "running" };
         l.epochs[d.epoch - 1] = d;
         live.set(d.candidate_id, l);
-        break;
+        touch("live");
+        return;
       }
       case "candidate_finished": {
         const c = cands.get(d.candidate_id) || { id: d.candidate_id };
@@ -379,7 +427,8 @@ export async function mount(root, params) {
       case "final_epoch":
         search.phase = "final";
         finalHistory[d.epoch - 1] = d;
-        break;
+        touch("final");
+        return;
       case "search_finished":
         refreshSearch();
         table.refreshSoon();
@@ -403,27 +452,30 @@ export async function mount(root, params) {
         }
       }
     }
-    redraw();
+    touch();
   }
 
-  // Curves of the latest candidates from REST (the stream only carries epochs from now on).
-  const lastOnes = candList.slice(-LIVE_CURVES);
-  await Promise.all(lastOnes.map(async (c) => {
-    try {
-      const full = await api.candidate(c.id);
-      const l = live.get(c.id) || { generation: c.generation, index: c.index, epochs: [] };
-      l.status = c.status;
-      full.epochs.forEach((e) => { l.epochs[e.epoch - 1] = { ...e, candidate_id: c.id }; });
-      live.set(c.id, l);
-    } catch { /* a missing candidate is not fatal */ }
-  }));
+  for (const full of curveList) {
+    if (!full) continue; // a missing candidate is not fatal
+    const l = live.get(full.id) || { generation: full.generation, index: full.index, epochs: [] };
+    l.status = full.status;
+    full.epochs.forEach((e) => { l.epochs[e.epoch - 1] = { ...e, candidate_id: full.id }; });
+    live.set(full.id, l);
+  }
+  await plotly;
   if (!alive) return null;
+  performance.mark("detail:plotly");
 
   renderHead();
   drawGenerations();
+  performance.mark("detail:chart-generations");
   drawLive();
   drawScatter();
+  performance.mark("detail:chart-scatter");
   renderFinal();
+  root.dataset.renderedEvent = String(handledEventId);
+  // Since navigation start (performance.now()'s origin): what bench/dashboard.py reports.
+  root.dataset.readyMs = String(Math.round(performance.now()));
   table.load();
 
   bindClicks(el.scatter);
@@ -438,17 +490,23 @@ export async function mount(root, params) {
     }
   }
 
-  if (ACTIVE.has(search.status)) {
+  function follow() {
     stream = new SearchStream(id, onEvent, {
+      after: handledEventId,
       onEnd: () => { refreshSearch(); table.refreshSoon(); },
+      // Back after a lost connection: the stream replays what was missed; the header and the
+      // table are re-read so nothing derived from the snapshot stays stale.
+      onReconnect: () => { refreshSearch(); table.refreshSoon(); },
     });
-  } else {
-    setConnection("ended");
   }
+  if (ACTIVE.has(search.status)) follow();
+  else setConnection("ended");
 
   return () => {
     alive = false;
     if (stream) stream.close();
+    delete root.dataset.renderedEvent;
+    delete root.dataset.readyMs;
     setConnection("idle");
     redraw.cancel();
     refreshSearch.cancel();

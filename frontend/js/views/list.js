@@ -1,20 +1,18 @@
 // "/": every search with its status, progress, best accuracy, time, and actions.
 
 import { api } from "../api.js";
-import { setConnection } from "../conn.js";
 import { navigate } from "../router.js";
-import { ACTIVE, badge, duration, h, pct, progressBar, toast, when, set } from "../util.js";
+import { SearchesStream } from "../sse.js";
+import { ACTIVE, badge, debounce, duration, h, pct, progressBar, toast, when, set } from "../util.js";
 
 export const nav = "list";
 const PAGE = 25;
-const REFRESH_MS = 3000;
 
 export async function mount(root, _params, query) {
   document.title = "Searches · nasboard";
-  setConnection("idle");
   let offset = Math.max(0, Number(query.get("offset")) || 0);
-  let timer = null;
   let alive = true;
+  let shown = null; // the page of searches on screen: {items, count}
 
   const body = h("div", { class: "list-body" });
   root.append(
@@ -26,24 +24,38 @@ export async function mount(root, _params, query) {
     body,
   );
 
+  let loading = 0;
   async function refresh() {
-    clearTimeout(timer);
+    const my = ++loading;
     let data;
     try {
       data = await api.searches(offset, PAGE);
     } catch (err) {
-      if (!alive) return;
+      if (!alive || my !== loading) return;
       set(body, h("div", { class: "empty", role: "alert" }, `Could not load searches: ${err.message}`));
-      timer = setTimeout(refresh, REFRESH_MS * 3);
       return;
     }
-    if (!alive) return;
+    if (!alive || my !== loading) return;
     render(data);
-    // Keep statuses fresh while something is running (a light list refresh, not a stream).
-    if (data.items.some((s) => ACTIVE.has(s.status))) timer = setTimeout(refresh, REFRESH_MS);
+  }
+  const refreshSoon = debounce(refresh, 250);
+
+  /** A `search` event from GET /api/events: patch its row, or reload when the page changes. */
+  function onSearch(s) {
+    if (!shown) return;
+    const i = shown.items.findIndex((x) => x.id === s.id);
+    if (s.deleted || (i < 0 && offset === 0 && (!shown.items.length || s.id > shown.items[0].id))) {
+      refreshSoon(); // a new search (or one removed): the page and the count change
+      return;
+    }
+    if (i < 0) return; // on another page
+    shown.items[i] = s;
+    const old = body.querySelector(`tr[data-search-id='${s.id}']`);
+    if (old) old.replaceWith(row(s));
   }
 
   function render(data) {
+    shown = data;
     if (data.count === 0) {
       set(body,
         h("div", { class: "empty hero" },
@@ -117,5 +129,7 @@ export async function mount(root, _params, query) {
   }
 
   await refresh();
-  return () => { alive = false; clearTimeout(timer); };
+  // Live statuses: reload on every (re)connect, then patch rows as searches change.
+  const stream = new SearchesStream(onSearch, { onOpen: () => refresh() });
+  return () => { alive = false; refreshSoon.cancel(); stream.close(); };
 }
