@@ -4,6 +4,7 @@ import { api } from "../api.js";
 import { setConnection } from "../conn.js";
 import { navigate } from "../router.js";
 import { duration, h, toast, set } from "../util.js";
+import { createDatasetPicker } from "./datasets.js";
 import { createSpaceEditor, formatBig, spaceSize } from "./space.js";
 
 export const nav = "new";
@@ -59,21 +60,12 @@ export async function mount(root, _params, query) {
   const numInput = (value, attrs = {}) => h("input", { type: "number", value: value ?? "", ...attrs });
   const pick = (key, dflt) => (cfg[key] !== undefined && cfg[key] !== null ? cfg[key] : dflt);
 
-  // --- dataset cards (radio group) ---
-  const datasetGroup = h("div", { class: "dataset-cards", role: "radiogroup", "aria-labelledby": "dataset-legend" },
-    datasets.map((d, i) => {
-      const id = `dataset-${d.id}`;
-      const checked = source ? d.id === cfg.dataset : i === 0;
-      return h("label", { class: "dataset-card", for: id },
-        h("input", { type: "radio", name: "dataset", id, value: d.id, checked,
-          onchange: () => { setError("dataset", ""); refreshEstimate(); } }),
-        h("span", { class: "dataset-name" }, d.name),
-        h("span", { class: "dataset-desc" }, d.description),
-        h("span", { class: "dataset-meta" },
-          `${d.input_shape.join("×")} · ${d.num_classes} classes · ${d.train_size.toLocaleString()} train`));
-    }));
-  const datasetErr = h("p", { class: "field-error", id: "f-dataset-error", hidden: true });
-  errs.set("dataset", datasetErr);
+  // --- dataset cards (radio group), their previews, uploads ---
+  const picker = createDatasetPicker(datasets, {
+    selected: source ? cfg.dataset : undefined,
+    onChange: () => { setError("dataset", ""); refreshEstimate(); },
+  });
+  errs.set("dataset", picker.errorEl);
 
   const strategySelect = h("select", {}, Object.entries(STRATEGIES).map(([k, text]) =>
     h("option", { value: k, selected: pick("strategy", "evolution") === k }, text.split(" — ")[0])));
@@ -113,7 +105,7 @@ export async function mount(root, _params, query) {
         field("name", "Name", h("input", { type: "text", value: defaultName, required: true, maxlength: "200",
           placeholder: "e.g. digits, small CNNs", autocomplete: "off" })),
         h("fieldset", { class: "field" },
-          h("legend", { id: "dataset-legend" }, "Dataset"), datasetGroup, datasetErr)),
+          h("legend", { id: "dataset-legend" }, "Dataset"), picker.el)),
       h("section", { class: "card" },
         h("h2", {}, "Strategy"),
         h("div", { class: "grid-fields" },
@@ -159,8 +151,7 @@ export async function mount(root, _params, query) {
   root.append(head, form);
 
   function currentDataset() {
-    const checked = datasetGroup.querySelector("input:checked");
-    return datasets.find((d) => d.id === (checked && checked.value));
+    return picker.value;
   }
 
   function refreshEstimate() {
@@ -261,8 +252,9 @@ export async function mount(root, _params, query) {
   }
 
   function focusFirst() {
-    const bad = form.querySelector("input[aria-invalid='true'], select[aria-invalid='true']");
-    if (bad) bad.focus();
+    const bad = form.querySelector("input[aria-invalid='true']:not([id^='u-']), select[aria-invalid='true']:not([id^='u-'])");
+    if (!picker.errorEl.hidden) picker.focus();
+    else if (bad) bad.focus();
     else editor.focusFirstError();
   }
 
