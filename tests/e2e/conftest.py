@@ -1,4 +1,4 @@
-"""A real nasboard server (SQLite + embedded Celery worker) and Debian's Chromium for e2e tests."""
+"""A real nasboard API and worker (SQLite + the embedded broker) and Debian's Chromium for e2e."""
 
 from __future__ import annotations
 
@@ -28,11 +28,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _serve_argv(port: int) -> list[str]:
+def _nasboard() -> list[str]:
     script = Path(sys.executable).with_name("nasboard")
-    fallback = [sys.executable, "-c", "from backend.cli import main; main()"]
-    head = [str(script)] if script.exists() else fallback
-    return [*head, "serve", "--host", "127.0.0.1", "--port", str(port)]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "backend.cli"]
 
 
 def _stop_group(pgid: int, grace_s: float = 20.0) -> None:
@@ -49,54 +47,94 @@ def _stop_group(pgid: int, grace_s: float = 20.0) -> None:
         os.killpg(pgid, signal.SIGKILL)
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Start ``nasboard serve`` in a private data dir; yield its base URL; SIGTERM it after."""
-    if importlib.util.find_spec("tensorflow") is None:
-        pytest.skip("the embedded worker needs TensorFlow (pip install -e '.[tf]')")
-    data_dir = tmp_path_factory.mktemp("nasboard-data")
-    port = _free_port()
-    env = {**os.environ, "NASBOARD_DATA_DIR": str(data_dir)}
-    env.pop("NASBOARD_DATABASE_URL", None)
-    env.pop("NASBOARD_BROKER_URL", None)
-    log = (data_dir / "server.log").open("wb")
-    proc = subprocess.Popen(
-        _serve_argv(port),
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
+class Stack:
+    """``nasboard serve --no-embedded-worker`` and a separate ``nasboard worker`` sharing one
+    data dir (SQLite + the embedded filesystem broker), so a test can kill the API alone and
+    start it again on the same port while the worker goes on training."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.port = _free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.env = {**os.environ, "NASBOARD_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1"}
+        self.env.pop("NASBOARD_DATABASE_URL", None)
+        self.env.pop("NASBOARD_BROKER_URL", None)
+        self.env.pop("NASBOARD_AUTH", None)
+        self.api: subprocess.Popen[bytes] | None = None
+        self.worker: subprocess.Popen[bytes] | None = None
+        self.starts = 0
+
+    def _spawn(self, argv: list[str], log_name: str) -> subprocess.Popen[bytes]:
+        log = (self.data_dir / log_name).open("ab")
+        try:
+            return subprocess.Popen(
+                argv, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )  # fmt: skip
+        finally:
+            log.close()  # the child has its own descriptor
+
+    def start_api(self, timeout: float = 60) -> None:
+        self.starts += 1
+        argv = [*_nasboard(), "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        self.api = self._spawn([*argv, "--no-embedded-worker"], "api.log")
+        deadline = time.monotonic() + timeout
         while True:
-            if proc.poll() is not None:
-                raise RuntimeError(
-                    f"nasboard serve exited ({proc.returncode}):\n"
-                    + (data_dir / "server.log").read_text(errors="replace")[-3000:]
-                )
+            if self.api.poll() is not None:
+                raise RuntimeError(f"nasboard serve exited ({self.api.returncode}):\n{self.logs()}")
             try:
-                if httpx.get(f"{base}/api/health", timeout=2).status_code == 200:
-                    break
+                if httpx.get(f"{self.base}/api/health", timeout=2).status_code == 200:
+                    return
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError("nasboard serve did not become healthy in 60 s")
-            time.sleep(0.3)
-        yield base
+                raise RuntimeError(f"nasboard serve not healthy in {timeout} s:\n{self.logs()}")
+            time.sleep(0.2)
+
+    def kill_api(self) -> None:
+        """SIGKILL: no shutdown, open streams just break."""
+        assert self.api is not None
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.api.pid, signal.SIGKILL)
+        self.api.wait(timeout=10)
+
+    def start_worker(self) -> None:
+        self.worker = self._spawn([*_nasboard(), "worker"], "worker.log")
+
+    def logs(self, chars: int = 3000) -> str:
+        out = []
+        for name in ("api.log", "worker.log"):
+            path = self.data_dir / name
+            if path.exists():
+                out.append(f"--- {name}\n" + path.read_text(errors="replace")[-chars:])
+        return "\n".join(out)
+
+    def stop(self) -> None:
+        # The worker may be finishing a task (Celery's warm shutdown): wait, then force it.
+        for proc in (self.api, self.worker):
+            if proc is not None:
+                _stop_group(proc.pid)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The API and a worker in a private data dir; both stopped after the session."""
+    if importlib.util.find_spec("tensorflow") is None:
+        pytest.skip("the worker needs TensorFlow (pip install -e '.[tf]')")
+    st = Stack(tmp_path_factory.mktemp("nasboard-data"))
+    try:
+        st.start_api()  # migrates the database before the worker opens it
+        st.start_worker()
+        yield st
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-        # The embedded worker lives in the server's process group (start_new_session) and may
-        # still be finishing a task (Celery's warm shutdown): wait for it, then force it.
-        _stop_group(proc.pid)
-        log.close()
+        st.stop()
+
+
+@pytest.fixture(scope="session")
+def server(stack: Stack) -> str:
+    return stack.base
 
 
 @pytest.fixture(scope="session")
@@ -136,7 +174,11 @@ def page(browser, server):
     errors = ConsoleErrors()
     pg.on(
         "console",
-        lambda m: errors.append(f"console.{m.type}: {m.text}") if m.type == "error" else None,
+        lambda m: (
+            errors.append(f"console.{m.type}: {m.text} ({m.location.get('url', '')})")
+            if m.type == "error"
+            else None
+        ),
     )
     pg.on("pageerror", lambda e: errors.append(f"uncaught: {e}"))
     pg.errors = errors
