@@ -38,9 +38,10 @@ export function loadPlotly() {
   if (!loading) {
     loading = new Promise((resolve) => {
       const script = document.createElement("script");
+      performance.mark("plotly:requested");
       script.src = "/static/plotly.min.js";
       script.async = true;
-      script.onload = () => resolve(hasPlotly());
+      script.onload = () => { performance.mark("plotly:loaded"); resolve(hasPlotly()); };
       script.onerror = () => { console.warn("Plotly.js could not be loaded: no charts"); resolve(false); };
       document.head.appendChild(script);
     });
