@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 import plotly
@@ -12,7 +13,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from backend.api import errors
-from backend.api.auth import require_principal, resolve
+from backend.api.auth import COOKIE, require_principal, resolve
 from backend.api.pages import LOGIN_CSS, login_page, safe_next
 from backend.api.ratelimit import LoginLimiter
 from backend.api.routes import auth, candidates, datasets, events, health, models, searches
@@ -24,6 +25,33 @@ from backend.db.session import get_database
 UPLOAD_PATHS = frozenset({"/api/datasets"})
 FRONTEND_DIR = Path(__file__).resolve().parents[2] / "frontend"
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+
+
+PUBLIC_API = frozenset({"/api/health", "/api/auth/login", "/api/auth/logout"})
+
+
+def _document_security(app: FastAPI) -> None:
+    """Name the credentials in the OpenAPI document: a bearer token or the session cookie,
+    on every operation but the public ones."""
+    plain = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = plain()
+        schema.setdefault("components", {})["securitySchemes"] = {
+            "bearer": {"type": "http", "scheme": "bearer", "description": "nasboard token"},
+            "session": {"type": "apiKey", "in": "cookie", "name": COOKIE},
+        }
+        for path, operations in schema.get("paths", {}).items():
+            if path in PUBLIC_API:
+                continue
+            for operation in operations.values():
+                operation["security"] = [{"bearer": []}, {"session": []}]
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -58,6 +86,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             expose_headers=["Location", "ETag", "X-Checksum-Sha256", "Retry-After"],
         )
     app.add_middleware(SecurityHeaders, hsts=settings.cookie_secure)
+    if settings.auth_required:
+        _document_security(app)
 
     @app.get("/static/plotly.min.js", include_in_schema=False)
     def plotly_js() -> FileResponse:

@@ -26,6 +26,7 @@ def _doc(description: str) -> dict[str, Any]:
 
 # Answers any guarded route may give, for the OpenAPI document.
 GUARDED: dict[int | str, dict[str, Any]] = {
+    400: _doc("The request body cannot be parsed (not JSON, a broken form)"),
     401: _doc("No valid credentials (a bearer token or the session cookie)"),
     403: _doc("A cookie-authenticated write from another origin"),
     404: _doc("Not found, or not the caller's"),

@@ -15,6 +15,7 @@ from starlette.routing import Mount, Route
 from backend.api.app import create_app
 from backend.core.config import Settings
 from backend.db.models import Candidate, Dataset, Search
+from backend.search.space import baseline_genome
 from backend.services import users
 from tests.api.conftest import Team
 
@@ -92,7 +93,7 @@ def seed_owned(team: Team) -> dict[str, object]:
             generation=0,
             index=0,
             status="pending",
-            genome={"nodes": [], "output": "input", "optimizer": {"name": "adam"}},
+            genome=baseline_genome((8, 8, 1)),
             genome_hash="h",
             origin="random",
             detail="",

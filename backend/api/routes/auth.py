@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel, Field, ValidationError
+from starlette.exceptions import HTTPException
 
 from backend.api.auth import COOKIE, PrincipalDep, client_address, same_origin
 from backend.api.pages import login_page, safe_next
@@ -52,6 +53,7 @@ def _problem(status_code: int, detail: Any, headers: dict[str, str] | None = Non
 
 _LOGIN_SCHEMA: dict[str, Any] = {
     "type": "object",
+    "additionalProperties": False,
     "required": ["username", "password"],
     "properties": {
         "username": {"type": "string", "minLength": 1, "maxLength": 64},
@@ -83,6 +85,7 @@ _LOGIN_DOC: dict[str, Any] = {
     openapi_extra=_LOGIN_DOC,
     responses={
         303: {"description": "Signed in from the form: on to `next`"},
+        400: {"description": "A body that cannot be parsed"},
         401: {"description": "Wrong user name or password"},
         403: {"description": "Cross-origin form"},
         413: {"description": "Body too large"},
@@ -107,7 +110,10 @@ async def login(request: Request) -> Response:
         return _problem(403, "cross-origin login refused")
     data: Any
     if is_form:
-        form = await request.form(max_files=0, max_fields=8)
+        try:
+            form = await request.form(max_files=0, max_fields=8)
+        except HTTPException:  # malformed, or too many fields
+            return login_page(next_path="/", error="Enter a user name and a password.", status=422)
         data = {k: v for k, v in form.items() if isinstance(v, str)}
         await form.close()
     else:

@@ -8,14 +8,14 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse
 
 from backend.api.auth import PrincipalDep
-from backend.api.deps import DbDep, SessionDep, SettingsDep
+from backend.api.deps import CandidateId, DbDep, SessionDep, SettingsDep
 from backend.api.errors import CONFLICT
 from backend.api.files import artifact_response
 from backend.datasets.registry import dataset_info
 from backend.schemas.candidate import CandidateDetail, EpochPublic
 from backend.search.graph import describe
 from backend.services import artifacts, candidates, searches
-from backend.services.errors import NotFound
+from backend.services.errors import Conflict, NotFound
 from backend.services.presenters import candidate_public, candidates_with_models
 
 router = APIRouter(prefix="/candidates", tags=["candidates"])
@@ -23,7 +23,7 @@ router = APIRouter(prefix="/candidates", tags=["candidates"])
 
 @router.get("/{candidate_id}", response_model=CandidateDetail)
 def get_candidate(
-    candidate_id: int, session: SessionDep, principal: PrincipalDep
+    candidate_id: CandidateId, session: SessionDep, principal: PrincipalDep
 ) -> CandidateDetail:
     candidate = candidates.get_candidate(session, candidate_id, principal)
     epochs = [
@@ -40,9 +40,9 @@ def get_candidate(
     return CandidateDetail(**candidate_public(candidate, with_model).model_dump(), epochs=epochs)
 
 
-@router.get("/{candidate_id}/graph")
+@router.get("/{candidate_id}/graph", responses=CONFLICT)
 def get_graph(
-    candidate_id: int, session: SessionDep, db: DbDep, principal: PrincipalDep
+    candidate_id: CandidateId, session: SessionDep, db: DbDep, principal: PrincipalDep
 ) -> dict[str, Any]:
     """Nodes (type, parameters, output shape, parameter count) and edges, for drawing."""
     candidate = candidates.get_candidate(session, candidate_id, principal)
@@ -50,12 +50,17 @@ def get_graph(
     info = dataset_info(db, search.dataset)
     if info is None:
         raise NotFound(f"dataset {search.dataset!r} of search {search.id} no longer exists")
-    return describe(candidate.genome, info.input_shape, info.num_classes)
+    try:
+        return describe(candidate.genome, info.input_shape, info.num_classes)
+    except (ValueError, KeyError, TypeError) as exc:  # a stored genome that cannot be drawn
+        raise Conflict(
+            f"the architecture of candidate {candidate_id} cannot be drawn: {exc}"
+        ) from exc
 
 
 @router.get("/{candidate_id}/model", response_class=FileResponse, responses=CONFLICT)
 def download_model(
-    candidate_id: int,
+    candidate_id: CandidateId,
     session: SessionDep,
     principal: PrincipalDep,
     settings: SettingsDep,

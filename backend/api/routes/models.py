@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from backend.api.auth import PrincipalDep
-from backend.api.deps import SessionDep, SettingsDep
+from backend.api.deps import SearchId, SessionDep, SettingsDep
 from backend.api.errors import CONFLICT
 from backend.services import artifacts, searches
 from backend.services.model_card import read_card, render_html
@@ -22,7 +22,7 @@ CARD_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-
     responses={200: {"content": {"application/json": {}, "text/html": {}}}, **CONFLICT},
 )
 def get_model_card(
-    search_id: int,
+    search_id: SearchId,
     session: SessionDep,
     principal: PrincipalDep,
     settings: SettingsDep,

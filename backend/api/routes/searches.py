@@ -9,7 +9,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, StreamingResponse
 
 from backend.api.auth import PrincipalDep
-from backend.api.deps import DbDep, QueueDep, SessionDep, SettingsDep
+from backend.api.deps import (
+    MAX_INT,
+    DbDep,
+    Offset,
+    QueueDep,
+    SearchId,
+    SessionDep,
+    SettingsDep,
+)
 from backend.api.errors import CONFLICT, LIMITED
 from backend.api.files import artifact_response
 from backend.api.stream import event_stream
@@ -50,7 +58,7 @@ def create_search(
 def list_searches(
     session: SessionDep,
     principal: PrincipalDep,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> SearchesPublic:
     rows, total = searches.list_searches(session, offset, limit, principal)
@@ -58,19 +66,19 @@ def list_searches(
 
 
 @router.get("/{search_id}", response_model=SearchPublic)
-def get_search(search_id: int, session: SessionDep, principal: PrincipalDep) -> SearchPublic:
+def get_search(search_id: SearchId, session: SessionDep, principal: PrincipalDep) -> SearchPublic:
     return search_public(session, searches.get_search(session, search_id, principal))
 
 
 @router.post("/{search_id}/cancel", response_model=SearchPublic, responses=CONFLICT)
-def cancel_search(search_id: int, db: DbDep, principal: PrincipalDep) -> SearchPublic:
+def cancel_search(search_id: SearchId, db: DbDep, principal: PrincipalDep) -> SearchPublic:
     searches.cancel_search(db, search_id, principal)
     with db.read() as session:
         return search_public(session, searches.get_search(session, search_id, principal))
 
 
 @router.post("/{search_id}/pause", response_model=SearchPublic, responses=CONFLICT)
-def pause_search(search_id: int, db: DbDep, principal: PrincipalDep) -> SearchPublic:
+def pause_search(search_id: SearchId, db: DbDep, principal: PrincipalDep) -> SearchPublic:
     """Stop handing out candidates; those training now finish. 409 unless running."""
     searches.pause_search(db, search_id, principal)
     with db.read() as session:
@@ -79,7 +87,7 @@ def pause_search(search_id: int, db: DbDep, principal: PrincipalDep) -> SearchPu
 
 @router.post("/{search_id}/resume", response_model=SearchPublic, responses=CONFLICT)
 def resume_search(
-    search_id: int, db: DbDep, queue: QueueDep, principal: PrincipalDep
+    search_id: SearchId, db: DbDep, queue: QueueDep, principal: PrincipalDep
 ) -> SearchPublic:
     """Continue a paused search from what is stored. 409 unless paused."""
     searches.resume_search(db, queue, search_id, principal)
@@ -89,10 +97,10 @@ def resume_search(
 
 @router.get("/{search_id}/candidates", response_model=CandidatesPublic | CandidateSummariesPublic)
 def list_candidates(
-    search_id: int,
+    search_id: SearchId,
     session: SessionDep,
     principal: PrincipalDep,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
     limit: Annotated[
         int, Query(ge=1, le=SUMMARY_LIMIT, description=f"At most {FULL_LIMIT} unless summary")
     ] = 100,
@@ -101,7 +109,7 @@ def list_candidates(
     ] = "id",
     order: Literal["asc", "desc"] = "asc",
     status_: Annotated[str | None, Query(alias="status", max_length=16)] = None,
-    generation: Annotated[int | None, Query(ge=0)] = None,
+    generation: Annotated[int | None, Query(ge=0, le=MAX_INT)] = None,
     fields: Annotated[
         Literal["full", "summary"],
         Query(description="summary: only what charts need (no genome, metrics, lineage)"),
@@ -134,7 +142,7 @@ def list_candidates(
 
 @router.get("/{search_id}/generations", response_model=list[GenerationStats])
 def generation_stats(
-    search_id: int, session: SessionDep, principal: PrincipalDep
+    search_id: SearchId, session: SessionDep, principal: PrincipalDep
 ) -> list[GenerationStats]:
     searches.get_search(session, search_id, principal)
     return candidates.generation_stats(session, search_id)
@@ -146,13 +154,15 @@ def generation_stats(
     responses={200: {"content": {"text/event-stream": {}}}},
 )
 async def stream_events(
-    search_id: int,
+    search_id: SearchId,
     request: Request,
     db: DbDep,
     principal: PrincipalDep,
     settings: SettingsDep,
     last_event_id: Annotated[str | None, Header()] = None,
-    after: Annotated[int | None, Query(ge=0, description="Resume after this event id")] = None,
+    after: Annotated[
+        int | None, Query(ge=0, le=MAX_INT, description="Resume after this event id")
+    ] = None,
 ) -> StreamingResponse:
     """Server-Sent Events; each has an ``id:``, so a client resumes with ``Last-Event-ID``."""
     with db.read() as session:
@@ -167,14 +177,14 @@ async def stream_events(
 
 def _parse_last_id(value: str | None) -> int:
     try:
-        return max(0, int(value)) if value else 0
+        return min(max(0, int(value)), MAX_INT) if value else 0
     except ValueError:
         return 0
 
 
 @router.get("/{search_id}/model", response_class=FileResponse, responses=CONFLICT)
 def download_model(
-    search_id: int,
+    search_id: SearchId,
     session: SessionDep,
     principal: PrincipalDep,
     settings: SettingsDep,
