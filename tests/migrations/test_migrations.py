@@ -61,3 +61,34 @@ def test_models_match_migrations(tmp_path: Path) -> None:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     engine.dispose()
     assert diff == []
+
+
+def test_0003_keeps_searches_and_candidates_both_ways(tmp_path: Path) -> None:
+    """Adding and dropping ``owner_id`` must not rebuild ``searches`` (with foreign keys on, a
+    rebuild would cascade its DROP TABLE to every candidate)."""
+    from backend.db.models import Candidate, Search
+    from backend.db.session import Database
+
+    url = f"sqlite:///{tmp_path / 'keep.db'}"
+    upgrade(url, "0002")
+    db = Database(url)
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO searches (id, name, dataset, strategy, status, config, generation, "
+            "candidates_total, event_seq, created_at) VALUES "
+            "(1, 's', 'digits', 'evolution', 'queued', '{}', 0, 0, 0, '2026-01-01')"
+        )
+        conn.exec_driver_sql(
+            'INSERT INTO candidates (id, search_id, generation, "index", status, genome, '
+            "genome_hash, origin, detail, parent_ids, attempts, metrics, created_at) VALUES "
+            "(1, 1, 0, 0, 'pending', '{}', 'h', 'random', '', '[]', 0, '{}', '2026-01-01')"
+        )
+    db.engine.dispose()
+    upgrade(url)
+    downgrade(url, "0002")
+    upgrade(url)
+    db = Database(url)
+    with db.read() as session:
+        assert session.get(Search, 1) is not None
+        assert session.get(Candidate, 1) is not None
+    db.engine.dispose()
