@@ -44,8 +44,11 @@ def same_origin(request: Request, settings: Settings) -> bool:
         return True
     if origin.rstrip("/") in settings.cors_origins:
         return True
-    host = request.headers.get("host", "")
-    return urlsplit(origin).netloc.lower() == host.lower() and bool(host)
+    netloc = urlsplit(origin).netloc.lower()
+    # Behind a reverse proxy the public host arrives as X-Forwarded-Host (a page cannot add
+    # that header to a cross-origin request without a CORS preflight, which is refused).
+    hosts = {request.headers.get("host", ""), request.headers.get("x-forwarded-host", "")}
+    return bool(netloc) and netloc in {h.strip().lower() for h in hosts if h}
 
 
 def resolve(request: Request) -> Principal | None:

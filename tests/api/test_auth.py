@@ -455,3 +455,13 @@ def test_auth_off_is_single_user(single_user_client: TestClient) -> None:
         "auth_required": False,
     }
     assert single_user_client.get("/", follow_redirects=False).status_code == 200
+
+
+def test_cookie_writes_behind_a_proxy_match_the_forwarded_host(
+    auth_client: TestClient, team: Team
+) -> None:
+    _login(auth_client, "alice", "alice-password")
+    proxied = {"Origin": "https://nas.example", "X-Forwarded-Host": "nas.example"}
+    assert auth_client.post("/api/searches", json=SEARCH, headers=proxied).status_code == 201
+    elsewhere = {"Origin": "https://evil.example", "X-Forwarded-Host": "nas.example"}
+    assert auth_client.post("/api/searches", json=SEARCH, headers=elsewhere).status_code == 403
