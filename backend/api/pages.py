@@ -31,4 +31,7 @@ def login_page(
         next=html.escape(safe_next(next_path), quote=True),
         username=html.escape(username[:64], quote=True),
     )
-    return HTMLResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
+    # "same-origin", not the global "no-referrer": with that, browsers send `Origin: null`
+    # on the form's POST, and the login route could not tell it from a cross-site one.
+    headers = {"Cache-Control": "no-store", "Referrer-Policy": "same-origin"}
+    return HTMLResponse(body, status_code=status, headers=headers)
