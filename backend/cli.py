@@ -23,6 +23,7 @@ from tqdm import tqdm
 
 from backend.core.config import get_settings
 from backend.core.logging import configure
+from backend.core.sse import parse_sse
 
 app = typer.Typer(help="Run and watch neural architecture searches.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
@@ -390,21 +391,12 @@ def sse_events(url: str, after: int = 0, token: str | None = None) -> Any:
         try:
             with httpx.stream("GET", url, headers=headers, timeout=httpx.Timeout(5, read=60)) as r:
                 r.raise_for_status()
-                event_id, type_, data = None, "message", ""
-                for line in r.iter_lines():
-                    if line.startswith("id:"):
-                        event_id = int(line[3:].strip())
-                    elif line.startswith("event:"):
-                        type_ = line[6:].strip()
-                    elif line.startswith("data:"):
-                        data += line[5:].strip()
-                    elif line == "":
-                        if type_ == "end":
-                            return
-                        if data and event_id is not None:
-                            last = event_id
-                            yield event_id, type_, json.loads(data)
-                        event_id, type_, data = None, "message", ""
+                for message in parse_sse(r.iter_lines()):
+                    if message.type == "end":
+                        return
+                    if message.id is not None:
+                        last = message.id
+                        yield message.id, message.type, message.data
         except (httpx.TransportError, httpx.HTTPStatusError) as exc:
             if isinstance(exc, httpx.HTTPStatusError) and exc.response.status_code < 500:
                 raise
