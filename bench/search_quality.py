@@ -80,6 +80,7 @@ class Trial:
     useful: bool
     val_accuracy: float | None = None
     reason: str = ""  # why not useful: slow | deadline | nonfinite | build | error
+    error: str = ""  # the exception's message, when there was one
     params: int | None = None
     flops: int | None = None
     epoch_s: list[float] = field(default_factory=list)
@@ -329,6 +330,7 @@ def _train_nasboard(
         trial.reason = "nonfinite"
     except Exception as exc:  # a genome that does not build, an OOM...
         trial.reason = f"error: {type(exc).__name__}"
+        trial.error = str(exc)[:300]
     trial.ended_s = time.monotonic() - start
     trial.epoch_s = guard.epoch_s
     return trial
@@ -441,7 +443,10 @@ def _close_peer_trial(trial: Trial, history: Any, guard: Guard, p: Protocol, sta
 def run_keras_tuner(p: Protocol) -> MethodResult:
     import keras
     import keras_tuner as kt
+    from keras_tuner.src import config as kt_config
     from keras_tuner.src.engine import trial as kt_trial
+
+    kt_config.DEBUG = False  # no traceback per failed trial: we count and print them ourselves
 
     res = MethodResult("keras-tuner-random")
     searching = False
@@ -458,6 +463,8 @@ def run_keras_tuner(p: Protocol) -> MethodResult:
                 model = build_model(genome, p.input_shape, p.num_classes)
                 return compile_model(model, genome)
             trial = _peer_trial(res, genome, time.monotonic(), start)
+            # seeded like nasboard's candidates (op determinism is on: unseeded shuffles fail)
+            keras.utils.set_random_seed(p.seed * 100_003 + trial.index)
             try:
                 model = build_model(genome, p.input_shape, p.num_classes)
             except Exception as exc:
@@ -477,6 +484,7 @@ def run_keras_tuner(p: Protocol) -> MethodResult:
                 history = model.fit(*args, **kwargs)
             except Exception as exc:
                 trial.reason = f"error: {type(exc).__name__}"
+                trial.error = str(exc)[:300]
             if history is not None:
                 _close_peer_trial(trial, history, guard, p, start)
             trial.ended_s = time.monotonic() - start
@@ -524,6 +532,7 @@ def run_keras_tuner(p: Protocol) -> MethodResult:
 
 
 def run_optuna(p: Protocol) -> MethodResult:
+    import keras
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # failed trials are ours to count
@@ -538,6 +547,7 @@ def run_optuna(p: Protocol) -> MethodResult:
             lambda name, choices: ot.suggest_categorical(name, list(choices))
         )
         trial = _peer_trial(res, genome, time.monotonic(), start)
+        keras.utils.set_random_seed(p.seed * 100_003 + trial.index)  # as in run_keras_tuner
         guard = Guard(p.epoch_cap_s, deadline)
         try:
             model = build_model(genome, p.input_shape, p.num_classes)
@@ -552,6 +562,7 @@ def run_optuna(p: Protocol) -> MethodResult:
             _close_peer_trial(trial, history, guard, p, start)
         except Exception as exc:
             trial.reason = f"error: {type(exc).__name__}"
+            trial.error = str(exc)[:300]
         trial.ended_s = time.monotonic() - start
         _say_trial(p, res.method, trial, "tpe")
         if not trial.useful:
