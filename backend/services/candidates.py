@@ -5,7 +5,7 @@ from __future__ import annotations
 from statistics import fmean
 from typing import Any, NamedTuple
 
-from sqlalchemy import asc, desc, func, select
+from sqlalchemy import asc, case, desc, func, select
 from sqlalchemy.orm import Session
 
 from backend.db.models import Candidate, EpochMetric, Search
@@ -115,15 +115,41 @@ def epochs_of(session: Session, candidate_id: int) -> list[EpochMetric]:
 
 
 def generation_stats(session: Session, search_id: int) -> list[GenerationStats]:
+    """Per-generation best/mean/worst, aggregated by the database in one grouped query (the
+    detail page asks for it on every load; 5,000 candidates' metrics are not parsed here)."""
+    scored = Candidate.status.in_(SCORED)
+    acc = case((scored, Candidate.val_accuracy))
+    loss = case((scored, Candidate.metrics["val_loss"].as_float()))
     rows = session.execute(
-        select(Candidate.generation, Candidate.status, Candidate.val_accuracy, Candidate.metrics)
+        select(
+            Candidate.generation,
+            func.count(),
+            func.sum(case((scored, 1), else_=0)),
+            func.max(acc),
+            func.avg(acc),
+            func.min(acc),
+            func.min(loss),
+            func.avg(loss),
+            func.max(loss),
+        )
         .where(Candidate.search_id == search_id)
+        .group_by(Candidate.generation)
         .order_by(Candidate.generation)
     ).all()
-    by_gen: dict[int, list[tuple[str, float | None, dict]]] = {}
-    for gen, status, acc, metrics in rows:
-        by_gen.setdefault(gen, []).append((status, acc, metrics or {}))
-    return [stats_for(gen, items) for gen, items in by_gen.items()]
+    return [
+        GenerationStats(
+            generation=gen,
+            count=count,
+            completed=int(completed or 0),
+            best_val_accuracy=best,
+            mean_val_accuracy=float(mean) if mean is not None else None,
+            worst_val_accuracy=worst,
+            best_val_loss=best_loss,
+            mean_val_loss=float(mean_loss) if mean_loss is not None else None,
+            worst_val_loss=worst_loss,
+        )
+        for gen, count, completed, best, mean, worst, best_loss, mean_loss, worst_loss in rows
+    ]
 
 
 def stats_for(generation: int, items: list[tuple[str, float | None, dict]]) -> GenerationStats:
