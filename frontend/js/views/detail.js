@@ -24,9 +24,11 @@ export async function mount(root, params) {
   document.title = `${search.name} · nasboard`;
   // Read after the snapshot: anything newer than last_event_id is also replayed by the stream.
   // The latest candidates' learning curves come from REST (the stream only brings new epochs).
-  const curves = api.candidates(id, { sort: "id", order: "desc", limit: LIVE_CURVES, fields: "summary" })
+  // Fetched after the first draw: the charts need the bulk data first, and the API serves these
+  // requests concurrently on the same cores.
+  const loadCurves = () => api.candidates(id, { sort: "id", order: "desc", limit: LIVE_CURVES, fields: "summary" })
     .then((page) => Promise.all(page.items.map((c) => api.candidate(c.id).catch(() => null))));
-  const [genList, candList, curveList] = await Promise.all([api.generations(id), api.allCandidates(id), curves]);
+  const [genList, candList] = await Promise.all([api.generations(id), api.allCandidates(id)]);
   performance.mark("detail:candidates");
   const snapshotEventId = search.last_event_id || 0;
   let handledEventId = snapshotEventId;
@@ -455,12 +457,14 @@ export async function mount(root, params) {
     touch();
   }
 
-  for (const full of curveList) {
-    if (!full) continue; // a missing candidate is not fatal
-    const l = live.get(full.id) || { generation: full.generation, index: full.index, epochs: [] };
-    l.status = full.status;
-    full.epochs.forEach((e) => { l.epochs[e.epoch - 1] = { ...e, candidate_id: full.id }; });
-    live.set(full.id, l);
+  function addCurves(curveList) {
+    for (const full of curveList) {
+      if (!full) continue; // a missing candidate is not fatal
+      const l = live.get(full.id) || { generation: full.generation, index: full.index, epochs: [] };
+      l.status = l.status || full.status;
+      full.epochs.forEach((e) => { l.epochs[e.epoch - 1] = l.epochs[e.epoch - 1] || { ...e, candidate_id: full.id }; });
+      live.set(full.id, l);
+    }
   }
   await plotly;
   if (!alive) return null;
@@ -477,6 +481,11 @@ export async function mount(root, params) {
   // Since navigation start (performance.now()'s origin): what bench/dashboard.py reports.
   root.dataset.readyMs = String(Math.round(performance.now()));
   table.load();
+  loadCurves().then((curveList) => {
+    if (!alive) return;
+    addCurves(curveList);
+    drawLive();
+  }).catch(() => { /* the live chart fills from the stream instead */ });
 
   bindClicks(el.scatter);
   bindClicks(el.genChart);
