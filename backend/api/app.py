@@ -16,7 +16,16 @@ from backend.api import errors
 from backend.api.auth import COOKIE, require_principal, resolve
 from backend.api.pages import LOGIN_CSS, login_page, safe_next
 from backend.api.ratelimit import LoginLimiter
-from backend.api.routes import auth, candidates, datasets, events, health, models, searches
+from backend.api.routes import (
+    auth,
+    candidates,
+    datasets,
+    events,
+    health,
+    models,
+    searches,
+    workers,
+)
 from backend.api.security import BodyLimit, SecurityHeaders
 from backend.core.config import Settings, get_settings
 from backend.core.queue import get_queue
@@ -71,7 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router, prefix="/api")
     app.include_router(auth.router, prefix="/api")
     guarded = [Depends(require_principal)]
-    for module in (datasets, searches, models, candidates, events):
+    for module in (datasets, searches, models, candidates, events, workers):
         app.include_router(
             module.router, prefix="/api", dependencies=guarded, responses=errors.GUARDED
         )

@@ -20,6 +20,7 @@ TABLES = {
     "users",
     "api_tokens",
     "user_sessions",
+    "workers",
 }
 
 

@@ -7,6 +7,7 @@ from backend.db.models.epoch_metric import EpochMetric
 from backend.db.models.event import Event
 from backend.db.models.search import Search
 from backend.db.models.user import ApiToken, User, UserSession
+from backend.db.models.worker import Worker
 
 __all__ = [
     "ApiToken",
@@ -18,4 +19,5 @@ __all__ = [
     "Search",
     "User",
     "UserSession",
+    "Worker",
 ]
