@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from backend.core.config import Settings, get_settings
@@ -23,7 +23,7 @@ from backend.core.logging import log
 from backend.datasets.info import DatasetInfo
 from backend.datasets.registry import dataset_info
 from backend.db.base import utcnow
-from backend.db.models import Artifact, Candidate, EpochMetric, Search
+from backend.db.models import Artifact, Candidate, EpochMetric, Search, Worker
 from backend.db.models import candidate as cstate
 from backend.db.models import search as sstate
 from backend.db.models.artifact import BEST_MODEL, CANDIDATE_MODEL
@@ -179,6 +179,9 @@ class Claim:
     dataset: str
     epochs: int
     batch_size: int
+    # Per-search accelerator options (SearchCreate); absent from older searches' configs.
+    mixed_precision: bool = False
+    jit_compile: bool = False
 
 
 def _over_budget(search: Search) -> bool:
@@ -247,6 +250,7 @@ def _claim(db: Database, candidate_id: int) -> tuple[Claim | None, int | None]:
         candidate.heartbeat_at = now
         candidate.started_at = now
         candidate.worker = worker_name()
+        _worker_took(session, candidate.id, now)
         # A retry starts its learning curve afresh.
         session.execute(delete(EpochMetric).where(EpochMetric.candidate_id == candidate.id))
         ev.add_event(
@@ -272,9 +276,32 @@ def _claim(db: Database, candidate_id: int) -> tuple[Claim | None, int | None]:
                 dataset=search.dataset,
                 epochs=int(cfg["epochs_per_candidate"]),
                 batch_size=int(cfg["batch_size"]),
+                mixed_precision=bool(cfg.get("mixed_precision", False)),
+                jit_compile=bool(cfg.get("jit_compile", False)),
             ),
             None,
         )
+
+
+def _worker_took(session: Session, candidate_id: int, now: datetime) -> None:
+    """This process's registry row (``worker.registry``) names the candidate it now trains;
+    in the claim's transaction. No row (not registered): nothing to update."""
+    session.execute(
+        update(Worker)
+        .where(Worker.name == worker_name())
+        .values(current_candidate_id=candidate_id, heartbeat_at=now)
+    )
+
+
+def _worker_released(session: Session, *, done: bool, busy_s: float) -> None:
+    """The candidate this process trained left its hands (a result, a failure): count it
+    when its result was accepted, and add the training time, in that same transaction."""
+    values: dict[str, Any] = {"current_candidate_id": None, "heartbeat_at": utcnow()}
+    if done:
+        values["candidates_done"] = Worker.candidates_done + 1
+    if busy_s > 0:
+        values["busy_s"] = Worker.busy_s + busy_s
+    session.execute(update(Worker).where(Worker.name == worker_name()).values(**values))
 
 
 def _settle(session: Session, candidate: Candidate, status: str, error: str | None = None) -> None:
@@ -364,18 +391,22 @@ def search_stopped(db: Database, search_id: int) -> bool:
 def complete(
     db: Database,
     claim_: Claim,
-    metrics: dict[str, float],
+    metrics: dict[str, Any],
     params: int,
     flops: int,
     model_path: str | None,
     stopped: bool,
 ) -> Next:
-    """Accept a result only with a live lease: candidate, metrics, artifact and event at once."""
+    """Accept a result only with a live lease: candidate, metrics, artifact and event at once
+    (and this worker's totals: a completed candidate counted, its evaluator time added)."""
     with db.write() as session:
         candidate = session.scalar(
             select(Candidate).where(Candidate.id == claim_.candidate_id).with_for_update()
         )
-        if candidate is None or candidate.lease_token != claim_.token:
+        accepted = candidate is not None and candidate.lease_token == claim_.token
+        busy_s = float(metrics.get("evaluator_s") or 0.0)
+        _worker_released(session, done=accepted and not stopped, busy_s=busy_s)
+        if candidate is None or not accepted:
             log(
                 logger,
                 "result discarded: lease lost",
@@ -414,6 +445,7 @@ def fail(db: Database, claim_: Claim, error: str) -> Next:
         candidate = session.scalar(
             select(Candidate).where(Candidate.id == claim_.candidate_id).with_for_update()
         )
+        _worker_released(session, done=False, busy_s=0.0)
         if candidate is None or candidate.lease_token != claim_.token:
             return Next()
         log(

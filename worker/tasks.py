@@ -149,6 +149,8 @@ def _train(db: Database, taken: runner.Claim) -> runner.Next:
             seed=taken.seed,
             on_epoch=timed(lambda epoch, point: runner.record_epoch(db, taken, epoch, point)),
             should_stop=timed(lambda: not beat.alive or runner.search_stopped(db, taken.search_id)),
+            mixed_precision=taken.mixed_precision,
+            jit_compile=taken.jit_compile,
         )
     _, flops = cost(taken.genome, info.input_shape, info.num_classes)
     params = int(result.model.count_params())
@@ -157,8 +159,15 @@ def _train(db: Database, taken: runner.Claim) -> runner.Next:
     if not result.stopped:
         evaluator.save_keras(result.model, get_settings().data_dir / rel)
         model_path = rel
-    metrics = dict(result.metrics)
+    metrics: dict[str, Any] = dict(result.metrics)
     metrics["evaluator_s"] = round(time.perf_counter() - started - hooks_s, 4)
+    # Where it trained (the worker's name is the candidate's `worker`): the device, and the
+    # accelerator options that were on.
+    metrics["device"] = evaluator.device_description()
+    if taken.mixed_precision:
+        metrics["mixed_precision"] = True
+    if taken.jit_compile:
+        metrics["jit_compile"] = True
     return runner.complete(db, taken, metrics, params, flops, model_path, result.stopped)
 
 
