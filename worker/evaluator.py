@@ -6,8 +6,11 @@ publish them live, and stop promptly when the search is cancelled.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import math
 import os
+import platform
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -53,7 +56,15 @@ class FinalResult:
 
 def configure(threads: int | None, deterministic: bool) -> None:
     """Cap TensorFlow's threads so several worker processes do not oversubscribe the cores;
-    deterministic ops make a retried candidate reproduce its metrics (and so the search)."""
+    deterministic ops make a retried candidate reproduce its metrics (and so the search).
+
+    On a GPU, memory grows as needed instead of TensorFlow taking the whole card up front,
+    so a process per GPU (CUDA_VISIBLE_DEVICES) or a few sharing one do not starve. This
+    runs at import, before any op: TensorFlow refuses the setting once a GPU is in use."""
+    for gpu in tf.config.list_physical_devices("GPU"):
+        # Already initialised (a RuntimeError): keep what it has.
+        with contextlib.suppress(RuntimeError, ValueError):
+            tf.config.experimental.set_memory_growth(gpu, True)
     if threads:
         tf.config.threading.set_intra_op_parallelism_threads(threads)
         tf.config.threading.set_inter_op_parallelism_threads(max(1, min(2, threads)))
@@ -69,6 +80,39 @@ def _configure_from_env() -> None:
 
 
 _configure_from_env()
+
+
+def cpu_model() -> str:
+    """The processor's model name (``/proc/cpuinfo``), else what the platform says."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as info:
+            for line in info:
+                key, _, value = line.partition(":")
+                if key.strip() in ("model name", "Model", "Hardware") and value.strip():
+                    return " ".join(value.split())
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
+
+
+@functools.lru_cache(maxsize=1)
+def device_description() -> str:
+    """Where this process trains: "GPU: NVIDIA H200" (visible GPUs, "2 x ..." for several)
+    or "CPU: <model name>". Reads the physical device list only: no op runs."""
+    gpus = tf.config.list_physical_devices("GPU")
+    if not gpus:
+        return f"CPU: {cpu_model()}"
+    names: list[str] = []
+    for gpu in gpus:
+        try:
+            details = tf.config.experimental.get_device_details(gpu)
+        except Exception:  # details are a nicety; the device is there either way
+            details = {}
+        names.append(str(details.get("device_name") or gpu.name))
+    counts: dict[str, int] = {}
+    for name in names:
+        counts[name] = counts.get(name, 0) + 1
+    return "GPU: " + ", ".join(n if k == 1 else f"{k} x {n}" for n, k in counts.items())
 
 
 class _Stream(keras.callbacks.Callback):
@@ -138,11 +182,25 @@ def _fit(
     batch_size: int,
     seed: int,
     hooks: tuple[EpochHook | None, StopHook | None],
+    mixed_precision: bool = False,
+    jit_compile: bool = False,
 ) -> tuple[keras.Model, _Stream]:
-    """Seed, build, compile and fit a genome, streaming each epoch through the hooks."""
+    """Seed, build, compile and fit a genome, streaming each epoch through the hooks.
+
+    ``mixed_precision`` builds the model under Keras' ``mixed_float16`` policy (float16
+    compute, float32 variables, a float32 softmax, loss scaling at compile); the global
+    policy is float32 again once the model is built, so the next candidate is unaffected.
+    ``jit_compile`` compiles the train step with XLA. Both pay on GPUs only."""
     keras.utils.set_random_seed(seed)
-    model = build_model(genome, train[0].shape[1:], num_classes)
-    compile_model(model, genome)
+    if mixed_precision:
+        keras.mixed_precision.set_global_policy("mixed_float16")
+        try:
+            model = build_model(genome, train[0].shape[1:], num_classes, output_dtype="float32")
+        finally:
+            keras.mixed_precision.set_global_policy("float32")
+    else:
+        model = build_model(genome, train[0].shape[1:], num_classes)
+    compile_model(model, genome, jit_compile=True if jit_compile else "auto")
     stream = _Stream(*hooks)
     model.fit(
         _dataset(*train, batch_size, seed),
@@ -164,6 +222,8 @@ def train_candidate(
     seed: int,
     on_epoch: EpochHook | None = None,
     should_stop: StopHook | None = None,
+    mixed_precision: bool = False,
+    jit_compile: bool = False,
 ) -> TrainResult:
     """Train on the train split, score on validation; the test split is not touched."""
     model, stream = _fit(
@@ -175,6 +235,8 @@ def train_candidate(
         batch_size=batch_size,
         seed=seed,
         hooks=(on_epoch, should_stop),
+        mixed_precision=mixed_precision,
+        jit_compile=jit_compile,
     )
     last = stream.history[-1] if stream.history else {}
     metrics = dict(last)

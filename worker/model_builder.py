@@ -9,7 +9,7 @@ the only places that import TensorFlow/Keras.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 import keras
 
@@ -49,9 +49,17 @@ _LAYERS: dict[str, Callable[[str, dict[str, Any]], keras.layers.Layer]] = {
 }
 
 
-def build_model(genome: Genome, input_shape: tuple[int, ...], num_classes: int) -> keras.Model:
+def build_model(
+    genome: Genome,
+    input_shape: tuple[int, ...],
+    num_classes: int,
+    *,
+    output_dtype: str | None = None,
+) -> keras.Model:
     """The functional model of ``genome`` with ``Dense(num_classes, softmax)`` on top.
 
+    ``output_dtype="float32"`` keeps the softmax in float32 when the model is built under a
+    mixed-precision policy (float16 probabilities would make the loss unstable).
     Raises ``GenomeError`` (a ValueError) for a genome that ``validate_genome`` rejects.
     """
     problems = validate_genome(genome, input_shape)
@@ -63,9 +71,9 @@ def build_model(genome: Genome, input_shape: tuple[int, ...], num_classes: int) 
         layer = _LAYERS[node["op"]](node["id"], node["params"])
         args = [tensors[s] for s in node["inputs"]]
         tensors[node["id"]] = layer(args if node["op"] in ("add", "concat") else args[0])
-    outputs = keras.layers.Dense(num_classes, activation="softmax", name="softmax")(
-        tensors[genome["output"]]
-    )
+    outputs = keras.layers.Dense(
+        num_classes, activation="softmax", name="softmax", dtype=output_dtype
+    )(tensors[genome["output"]])
     return keras.Model(inputs=inputs, outputs=outputs, name="candidate")
 
 
@@ -82,11 +90,19 @@ def make_optimizer(genome: Genome) -> keras.optimizers.Optimizer:
     raise GenomeError(f"unknown optimizer {name!r}")
 
 
-def compile_model(model: keras.Model, genome: Genome) -> keras.Model:
-    """Compile for integer labels: sparse categorical cross-entropy and accuracy."""
+def compile_model(
+    model: keras.Model, genome: Genome, *, jit_compile: bool | Literal["auto"] = "auto"
+) -> keras.Model:
+    """Compile for integer labels: sparse categorical cross-entropy and accuracy.
+
+    ``jit_compile=True`` compiles the train step with XLA; the default leaves Keras' "auto"
+    (with TensorFlow: off on a CPU-only machine and under op determinism, which the worker
+    turns on; on JAX: always jitted). A model built under ``mixed_float16`` gets Keras' loss
+    scaling (a ``LossScaleOptimizer``) here."""
     model.compile(
         optimizer=make_optimizer(genome),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
+        jit_compile=jit_compile,
     )
     return model

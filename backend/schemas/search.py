@@ -42,6 +42,13 @@ class SearchBase(BaseModel):
     search_space: SearchSpace | None = Field(
         default=None, description="Defaults to the seed's space (preset 'seed')"
     )
+    mixed_precision: bool = Field(
+        default=False,
+        description="Train candidates in mixed float16 (float32 softmax); pays on GPUs only",
+    )
+    jit_compile: bool = Field(
+        default=False, description="Compile candidates' training steps with XLA; pays on GPUs"
+    )
 
 
 class SearchCreate(SearchBase):
