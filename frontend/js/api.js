@@ -119,6 +119,7 @@ export const api = {
   searchModelUrl: (id, format = "keras") => `/api/searches/${id}/model?format=${format}`,
   modelCardUrl: (id) => `/api/searches/${id}/model-card?format=html`,
   candidateModelUrl: (cid) => `/api/candidates/${cid}/model?format=keras`,
+  workers: () => request("GET", "/api/workers"),
   eventsUrl: (id, after) => `/api/searches/${id}/events${after ? `?after=${after}` : ""}`,
 
   /** The signed-in user, or null when auth is off (404) or the answer names nobody. */

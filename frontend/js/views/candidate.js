@@ -31,6 +31,17 @@ export async function mount(root, params) {
   const curve = h("div", { class: "chart", id: "chart-candidate", "aria-label": "Learning curve" });
   const graphBox = h("div", { id: "arch-graph" });
 
+  /** "Trained on host:pid · GPU: NVIDIA H200 · mixed precision, XLA" (the device and the
+   *  options are in the metrics of candidates trained since workers recorded them). */
+  function trainedOn() {
+    if (!c.worker) return null;
+    const m = c.metrics || {};
+    const options = [m.mixed_precision ? "mixed precision" : null, m.jit_compile ? "XLA" : null].filter(Boolean);
+    return h("p", { class: "muted small", id: "trained-on" }, "Trained on ", h("code", {}, c.worker),
+      m.device ? ` · ${m.device}` : "",
+      options.length ? ` · ${options.join(", ")}` : "");
+  }
+
   function renderHead() {
     const downloadable = c.status === "completed" || c.status === "reused";
     set(head,
@@ -40,7 +51,8 @@ export async function mount(root, params) {
         h("h1", {}, `Candidate #${cid} `, badge(c.status, c.error || ""),
           search.best && search.best.candidate_id === cid ? h("span", { class: "badge badge-best" }, "★ best of the search") : null,
           c.origin === "baseline" ? h("span", { class: "badge badge-queued" }, "seed baseline") : null),
-        h("p", { class: "muted" }, `generation ${c.generation} · index ${c.index} · ${originLabel(c.origin)}${c.attempts > 1 ? ` · ${c.attempts} attempts` : ""}${c.worker ? ` · trained on ${c.worker}` : ""}`)),
+        h("p", { class: "muted" }, `generation ${c.generation} · index ${c.index} · ${originLabel(c.origin)}${c.attempts > 1 ? ` · ${c.attempts} attempts` : ""}`),
+        trainedOn()),
       h("div", { class: "head-actions" },
         h("a", { class: "btn", href: `/searches/${searchId}` }, "← Back to search"),
         downloadable

@@ -78,6 +78,24 @@ export async function mount(root, _params, query) {
   fields.include_baseline = baselineBox;
   errs.set("include_baseline", h("p", { class: "field-error", hidden: true }));
 
+  // Accelerator options: off by default; they pay on GPU workers only.
+  const accel = {};
+  for (const name of ["mixed_precision", "jit_compile"]) {
+    accel[name] = h("input", { type: "checkbox", id: `f-${name}`, name, checked: pick(name, false) });
+    fields[name] = accel[name];
+    errs.set(name, h("p", { class: "field-error", id: `f-${name}-error`, hidden: true }));
+  }
+  const accelerator = h("fieldset", { class: "field accelerator", "aria-describedby": "accelerator-hint" },
+    h("legend", {}, "Accelerator"),
+    h("label", { class: "check", for: "f-mixed_precision" }, accel.mixed_precision,
+      h("span", {}, "Mixed precision (float16 compute, float32 softmax)")),
+    errs.get("mixed_precision"),
+    h("label", { class: "check", for: "f-jit_compile" }, accel.jit_compile,
+      h("span", {}, "XLA compilation of the training step")),
+    errs.get("jit_compile"),
+    h("p", { class: "hint", id: "accelerator-hint" },
+      "Both pay on GPU workers only; on CPUs leave them off (they slow training down). The final retraining of the best network runs in float32."));
+
   const presetSelect = h("select", { id: "preset", "aria-describedby": "preset-hint" },
     presetNames.map((n) => h("option", { value: n, selected: n === startPreset }, n)),
     h("option", { value: "custom", selected: startPreset === "custom" }, "custom"));
@@ -128,7 +146,8 @@ export async function mount(root, _params, query) {
           field("batch_size", "Batch size", numInput(pick("batch_size", 128), { min: 8, max: 4096, step: 8 })),
           field("final_epochs", "Final training epochs", numInput(cloneId ? cfg.final_epochs : "", { min: 1, max: 200, step: 1, placeholder: "auto" }), "the best network is retrained, then tested"),
           field("time_budget_s", "Time budget (minutes)", numInput(cfg.time_budget_s ? +(cfg.time_budget_s / 60).toFixed(2) : "", { min: 0, step: "any", placeholder: "none" }), "stop after this long"),
-          field("target_accuracy", "Target accuracy", numInput(pick("target_accuracy", ""), { min: 0, max: 1, step: 0.01, placeholder: "none, e.g. 0.95" }), "stop once a candidate reaches it (0–1)"))),
+          field("target_accuracy", "Target accuracy", numInput(pick("target_accuracy", ""), { min: 0, max: 1, step: 0.01, placeholder: "none, e.g. 0.95" }), "stop once a candidate reaches it (0–1)")),
+        accelerator),
       h("section", { class: "card" },
         h("h2", {}, "Search space"),
         h("p", { class: "muted" }, "Which networks may be proposed: blocks of conv → (branches) → pool → dropout, a head, then dense layers."),
@@ -235,6 +254,8 @@ export async function mount(root, _params, query) {
       time_budget_s: optional("time_budget_s", 60),
       final_epochs: optional("final_epochs"),
       include_baseline: baselineBox.checked,
+      mixed_precision: accel.mixed_precision.checked,
+      jit_compile: accel.jit_compile.checked,
       search_space: editor.value,
     };
     for (const k of ["target_accuracy", "time_budget_s", "final_epochs"]) if (body[k] === null) delete body[k];

@@ -4,6 +4,7 @@ import { api } from "../api.js";
 import { navigate } from "../router.js";
 import { SearchesStream } from "../sse.js";
 import { ACTIVE, badge, debounce, duration, h, pct, progressBar, toast, when, set } from "../util.js";
+import { createWorkersPanel } from "./workers.js";
 
 export const nav = "list";
 const PAGE = 25;
@@ -15,6 +16,7 @@ export async function mount(root, _params, query) {
   let shown = null; // the page of searches on screen: {items, count}
 
   const body = h("div", { class: "list-body" });
+  const workers = createWorkersPanel();
   root.append(
     h("div", { class: "page-head" },
       h("div", {},
@@ -22,6 +24,7 @@ export async function mount(root, _params, query) {
         h("p", { class: "muted" }, "Evolve CNN architectures and watch them train, generation after generation.")),
       h("a", { class: "btn btn-primary", href: "/new" }, "+ New search")),
     body,
+    workers.el,
   );
 
   let loading = 0;
@@ -131,5 +134,5 @@ export async function mount(root, _params, query) {
   await refresh();
   // Live statuses: reload on every (re)connect, then patch rows as searches change.
   const stream = new SearchesStream(onSearch, { onOpen: () => refresh() });
-  return () => { alive = false; refreshSoon.cancel(); stream.close(); };
+  return () => { alive = false; refreshSoon.cancel(); stream.close(); workers.stop(); };
 }
