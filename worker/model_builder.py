@@ -8,6 +8,7 @@ the only places that import TensorFlow/Keras.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -99,10 +100,18 @@ def compile_model(
     (with TensorFlow: off on a CPU-only machine and under op determinism, which the worker
     turns on; on JAX: always jitted). A model built under ``mixed_float16`` gets Keras' loss
     scaling (a ``LossScaleOptimizer``) here."""
-    model.compile(
-        optimizer=make_optimizer(genome),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-        jit_compile=jit_compile,
-    )
+    with warnings.catch_warnings():
+        # Keras turns an explicit jit_compile=True off (with a warning) under TensorFlow's op
+        # determinism, which the worker enables; set again below.
+        warnings.filterwarnings("ignore", message=".*jit_compile.*")
+        model.compile(
+            optimizer=make_optimizer(genome),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+            jit_compile=jit_compile,
+        )
+    if jit_compile is True and not model.jit_compile and hasattr(model, "_jit_compile"):
+        # An explicit request wins: XLA then runs with deterministic ops as well (on a GPU an
+        # op without a deterministic XLA kernel fails the candidate, with its reason).
+        model._jit_compile = True
     return model

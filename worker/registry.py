@@ -24,14 +24,20 @@ from backend.db.session import Database
 
 logger = logging.getLogger("nasboard.registry")
 
-# The Celery worker's pool size, set in the parent by the ``worker_init`` signal (forked
-# children inherit it).
-_concurrency = 1
+# The Celery worker's pool size, set in its main process by the ``worker_init`` signal,
+# before the pool starts: pool processes inherit the variable (forked or spawned alike).
+CONCURRENCY_ENV = "NASBOARD_WORKER_CONCURRENCY"
 
 
 def set_concurrency(value: int | None) -> None:
-    global _concurrency
-    _concurrency = max(1, int(value or 1))
+    os.environ[CONCURRENCY_ENV] = str(max(1, int(value or 1)))
+
+
+def concurrency() -> int:
+    try:
+        return max(1, int(os.environ.get(CONCURRENCY_ENV, "1")))
+    except ValueError:
+        return 1
 
 
 def tf_threads() -> int | None:
@@ -56,7 +62,7 @@ def register(db: Database, device: str | None = None) -> str:
         row.hostname = socket.gethostname()
         row.pid = os.getpid()
         row.device = device
-        row.concurrency = _concurrency
+        row.concurrency = concurrency()
         row.tf_threads = tf_threads()
         row.started_at = now
         row.heartbeat_at = now
@@ -90,10 +96,14 @@ def detect_device() -> str:
     return evaluator.device_description()[:255]
 
 
-def start(db: Database, interval: float | None = None) -> threading.Thread:
-    """Register, find the device, then heartbeat until the process ends (a daemon thread).
-    Database errors are logged and retried at the next beat; they never stop the worker."""
+def start(
+    db: Database, interval: float | None = None, stop: threading.Event | None = None
+) -> threading.Thread:
+    """Register, find the device, then heartbeat until the process ends (a daemon thread) or
+    ``stop`` is set. Database errors are logged and retried at the next beat; they never
+    stop the worker."""
     every = interval if interval is not None else get_settings().reconcile_s
+    halt = stop if stop is not None else threading.Event()
 
     def loop() -> None:
         device: str | None = None
@@ -108,15 +118,14 @@ def start(db: Database, interval: float | None = None) -> threading.Thread:
         except Exception as exc:  # a broken TensorFlow still trains nothing; say so
             device = f"unknown ({type(exc).__name__})"
             logger.warning("device detection failed: %s", exc)
-        stop = threading.Event()
-        while True:
+        while not halt.is_set():
             try:
                 if not registered or not beat(db, device):
                     register(db, device)
                 registered = True
             except Exception as exc:
                 logger.warning("worker heartbeat failed: %s", exc)
-            stop.wait(every)
+            halt.wait(every)
 
     thread = threading.Thread(target=loop, name="nasboard-worker-registry", daemon=True)
     thread.start()

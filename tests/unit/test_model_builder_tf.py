@@ -63,3 +63,47 @@ def test_build_rejects_invalid_genomes():
     bad["nodes"][0]["op"] = "lambda"
     with pytest.raises(ValueError, match="unknown op"):
         build_model(bad, (8, 8, 1), 10)
+
+
+def test_mixed_precision_keeps_a_float32_softmax_and_explicit_xla_survives_determinism():
+    """What the evaluator does for mixed_precision / jit_compile: float16 compute, a float32
+    softmax, loss scaling, the global policy back to float32; XLA stays on even under op
+    determinism (which the worker enables and under which Keras would turn it off)."""
+    import tensorflow as tf
+    from tensorflow.python.framework import config as tf_config
+
+    shape = (8, 8, 1)
+    genome = baseline_genome(shape)
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        model = build_model(genome, shape, 10, output_dtype="float32")
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert keras.mixed_precision.global_policy().name == "float32"
+    assert model.get_layer("softmax").dtype_policy.name == "float32"
+    assert model.output.dtype == "float32"
+    hidden = [layer for layer in model.layers if layer.name not in ("input", "softmax")]
+    assert hidden and all(layer.dtype_policy.name == "mixed_float16" for layer in hidden)
+
+    was_deterministic = tf_config.is_op_determinism_enabled()
+    tf.config.experimental.enable_op_determinism()
+    try:
+        compile_model(model, genome, jit_compile=True)
+        assert model.jit_compile is True
+        assert type(model.optimizer).__name__ == "LossScaleOptimizer"
+        x = np.random.default_rng(0).random((8, *shape), dtype=np.float32)
+        y = np.arange(8) % 10
+        hist = model.fit(x, y, epochs=1, batch_size=4, shuffle=False, verbose=0)
+    finally:
+        if not was_deterministic:
+            tf_config.disable_op_determinism()
+    assert np.isfinite(hist.history["loss"][0])
+    assert model.predict(x[:2], verbose=0).dtype == np.float32
+
+
+def test_compile_leaves_xla_to_keras_unless_asked():
+    shape = (8, 8, 1)
+    genome = baseline_genome(shape)
+    model = compile_model(build_model(genome, shape, 10), genome)
+    assert model.get_layer("softmax").dtype_policy.name == "float32"
+    assert type(model.optimizer).__name__ != "LossScaleOptimizer"
