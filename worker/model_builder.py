@@ -96,13 +96,13 @@ def compile_model(
 ) -> keras.Model:
     """Compile for integer labels: sparse categorical cross-entropy and accuracy.
 
-    ``jit_compile=True`` compiles the train step with XLA; the default leaves Keras' "auto"
-    (with TensorFlow: off on a CPU-only machine and under op determinism, which the worker
-    turns on; on JAX: always jitted). A model built under ``mixed_float16`` gets Keras' loss
-    scaling (a ``LossScaleOptimizer``) here."""
+    ``jit_compile=True`` asks for XLA; the default leaves Keras' "auto". Under TensorFlow's op
+    determinism (the worker's default, NASBOARD_DETERMINISTIC) Keras keeps XLA off, rightly:
+    XLA has no deterministic kernels for some ops (max-pool gradients fail outright), so a
+    search that wants XLA runs on workers started with NASBOARD_DETERMINISTIC=false. A model
+    built under ``mixed_float16`` gets Keras' loss scaling (a ``LossScaleOptimizer``) here."""
     with warnings.catch_warnings():
-        # Keras turns an explicit jit_compile=True off (with a warning) under TensorFlow's op
-        # determinism, which the worker enables; set again below.
+        # Keras warns when it keeps XLA off under op determinism; the metrics record it.
         warnings.filterwarnings("ignore", message=".*jit_compile.*")
         model.compile(
             optimizer=make_optimizer(genome),
@@ -110,8 +110,4 @@ def compile_model(
             metrics=["accuracy"],
             jit_compile=jit_compile,
         )
-    if jit_compile is True and not model.jit_compile and hasattr(model, "_jit_compile"):
-        # An explicit request wins: XLA then runs with deterministic ops as well (on a GPU an
-        # op without a deterministic XLA kernel fails the candidate, with its reason).
-        model._jit_compile = True
     return model

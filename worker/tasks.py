@@ -167,7 +167,8 @@ def _train(db: Database, taken: runner.Claim) -> runner.Next:
     if taken.mixed_precision:
         metrics["mixed_precision"] = True
     if taken.jit_compile:
-        metrics["jit_compile"] = True
+        # Whether XLA actually ran: deterministic workers keep it off (see compile_model).
+        metrics["jit_compile"] = bool(result.model.jit_compile)
     return runner.complete(db, taken, metrics, params, flops, model_path, result.stopped)
 
 

@@ -50,6 +50,7 @@ def test_dag_features_build_and_train_one_step():
             genome = g
             break
     assert genome is not None
+    keras.utils.set_random_seed(0)  # op determinism may be on (the evaluator enables it)
     model = compile_model(check_model(genome, shape), genome)
     x = np.random.default_rng(0).random((4, *shape), dtype=np.float32)
     y = np.arange(4) % 10
@@ -65,10 +66,10 @@ def test_build_rejects_invalid_genomes():
         build_model(bad, (8, 8, 1), 10)
 
 
-def test_mixed_precision_keeps_a_float32_softmax_and_explicit_xla_survives_determinism():
+def test_mixed_precision_keeps_a_float32_softmax_and_xla_yields_to_determinism():
     """What the evaluator does for mixed_precision / jit_compile: float16 compute, a float32
-    softmax, loss scaling, the global policy back to float32; XLA stays on even under op
-    determinism (which the worker enables and under which Keras would turn it off)."""
+    softmax, loss scaling, the global policy back to float32; under op determinism (which the
+    worker enables) Keras keeps XLA off, and training still works."""
     import tensorflow as tf
     from tensorflow.python.framework import config as tf_config
 
@@ -89,10 +90,12 @@ def test_mixed_precision_keeps_a_float32_softmax_and_explicit_xla_survives_deter
     tf.config.experimental.enable_op_determinism()
     try:
         compile_model(model, genome, jit_compile=True)
-        assert model.jit_compile is True
+        # XLA has no deterministic max-pool gradient: under op determinism Keras keeps it off.
+        assert model.jit_compile is False
         assert type(model.optimizer).__name__ == "LossScaleOptimizer"
         x = np.random.default_rng(0).random((8, *shape), dtype=np.float32)
         y = np.arange(8) % 10
+        keras.utils.set_random_seed(0)
         hist = model.fit(x, y, epochs=1, batch_size=4, shuffle=False, verbose=0)
     finally:
         if not was_deterministic:

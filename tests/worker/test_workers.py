@@ -140,7 +140,8 @@ def test_accelerator_options_reach_the_candidates(tmp_path: Path) -> None:
         assert completed
         for c in completed:
             assert c["metrics"]["mixed_precision"] is True
-            assert c["metrics"]["jit_compile"] is True
+            # Requested, but kept off by the workers' deterministic ops (see compile_model).
+            assert c["metrics"]["jit_compile"] is False
             assert c["metrics"]["device"]
             assert 0.0 <= c["val_accuracy"] <= 1.0
         # The final model stays float32: it downloads and loads like any other.
