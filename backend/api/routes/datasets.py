@@ -16,7 +16,7 @@ from backend.api.errors import CONFLICT, LIMITED
 from backend.datasets import ingest
 from backend.datasets.info import DatasetInfo
 from backend.datasets.ingest import UploadError, UploadOptions
-from backend.datasets.registry import dataset_info, list_datasets
+from backend.datasets.registry import dataset_info, list_datasets, upload_info
 from backend.db.models import Dataset
 from backend.schemas.dataset import DatasetDetail, DatasetPublic, SplitPolicy
 from backend.search.space import PRESETS
@@ -105,19 +105,9 @@ def _public(info: DatasetInfo) -> DatasetPublic:
 
 
 def _detail(row: Dataset) -> DatasetDetail:
+    """The listing's fields (one mapping, via the registry's ``upload_info``) plus the record."""
     return DatasetDetail(
-        id=row.id,
-        name=row.name,
-        description=row.description,
-        input_shape=list(row.input_shape),
-        num_classes=row.num_classes,
-        class_names=list(row.class_names),
-        train_size=row.train_size,
-        val_size=row.val_size,
-        test_size=row.test_size,
-        builtin=False,
-        checksum=row.sha256,
-        preview_url=f"/api/datasets/{row.id}/preview.png",
+        **_public(upload_info(row)).model_dump(),
         source_format=row.source_format,
         source_filename=row.source_filename,
         source_sha256=row.source_sha256,
