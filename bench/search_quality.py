@@ -96,6 +96,9 @@ class MethodResult:
     final_s: float | None = None
     final_reused_from: str | None = None
     notes: list[str] = field(default_factory=list)
+    # nasboard's confirmation: the best few trained again for longer (not counted as candidates)
+    confirmations: list[Trial] = field(default_factory=list)
+    confirmed: Trial | None = None  # the confirmation that won; its genome is retrained
 
     @property
     def proposed(self) -> int:
@@ -112,6 +115,10 @@ class MethodResult:
     def best(self) -> Trial | None:
         ok = [t for t in self.trials if t.useful and t.val_accuracy is not None]
         return max(ok, key=lambda t: (t.val_accuracy, -t.index)) if ok else None
+
+    def chosen(self) -> Trial | None:
+        """What the final training retrains: the confirmed winner, else the best candidate."""
+        return self.confirmed or self.best()
 
     @property
     def first_at_target_s(self) -> float | None:
@@ -135,6 +142,11 @@ class MethodResult:
             "final_test_accuracy": self.final_test_accuracy,
             "final_s": self.final_s,
             "final_reused_from": self.final_reused_from,
+            "confirmed": [
+                {"index": t.index, "val_accuracy": t.val_accuracy, "useful": t.useful}
+                for t in self.confirmations
+            ],
+            "confirmed_winner": None if self.confirmed is None else self.confirmed.index,
             "notes": self.notes,
             "not_useful": _reasons(self.trials),
         }
@@ -280,6 +292,8 @@ class Protocol:
     seed: int
     population: int
     flops_factor: float | None
+    confirm_top: int = 0
+    confirm_epochs: int | None = None  # None: final_epochs
     verbose: bool = True
 
     def say(self, msg: str) -> None:
@@ -297,7 +311,13 @@ def _cost(genome: dict[str, Any], p: Protocol) -> tuple[int | None, int | None]:
 
 
 def _train_nasboard(
-    genome: dict[str, Any], seed: int, p: Protocol, start: float, deadline: float, index: int
+    genome: dict[str, Any],
+    seed: int,
+    p: Protocol,
+    start: float,
+    deadline: float,
+    index: int,
+    epochs: int | None = None,
 ) -> Trial:
     """One candidate exactly as the worker trains it (``worker.evaluator.train_candidate``)."""
     from worker import evaluator
@@ -316,7 +336,7 @@ def _train_nasboard(
             genome,
             p.data,
             p.num_classes,
-            epochs=p.epochs,
+            epochs=epochs or p.epochs,
             batch_size=p.batch_size,
             seed=seed,
             on_epoch=on_epoch,
@@ -337,6 +357,7 @@ def _train_nasboard(
 
 
 def run_nasboard(strategy: str, p: Protocol) -> MethodResult:
+    from backend.search.confirm import confirmed_winner, pick_for_confirmation, reserve_seconds
     from backend.search.cost import cost
     from backend.search.engine import Engine, EngineConfig, Result
     from backend.search.space import PRESETS, baseline_genome
@@ -360,13 +381,22 @@ def run_nasboard(strategy: str, p: Protocol) -> MethodResult:
     engine = Engine(config)
     start = time.monotonic()
     deadline = start + p.budget_s
-    while time.monotonic() < deadline:
+    confirm_epochs = p.confirm_epochs or p.final_epochs
+    if p.confirm_top:
+        res.notes.append(f"confirm the best {p.confirm_top} for {confirm_epochs} epochs")
+
+    def search_deadline() -> float:
+        """The budget less what confirming the current best few would take (as the worker's
+        ``_confirm_reserve``)."""
+        return deadline - reserve_seconds(_scored(res.trials), p.confirm_top, confirm_epochs)
+
+    while time.monotonic() < search_deadline():
         proposals = engine.ask()
         if not proposals:
             break
         results = []
         for prop in proposals:
-            if time.monotonic() >= deadline:  # never started: not proposed
+            if time.monotonic() >= search_deadline():  # never started: not proposed
                 results.append(Result(prop.generation, prop.index, None, 0, 0))
                 continue
             # the worker's per-candidate seed (worker.runner._claim)
@@ -377,8 +407,37 @@ def run_nasboard(strategy: str, p: Protocol) -> MethodResult:
             fitness = trial.val_accuracy if trial.useful else None
             results.append(Result(prop.generation, prop.index, fitness, 0, 0))
         engine.tell(results)
+    picks = pick_for_confirmation(_scored(res.trials), p.confirm_top)
+    by_index = {t.index: t for t in res.trials}
+    for i, pick in enumerate(picks):
+        source = by_index[pick.key]
+        assert source.genome is not None
+        seed = p.seed * 100_003 + (engine.generation + 1) * 1009 + i  # the worker's rule
+        trial = _train_nasboard(
+            source.genome, seed, p, start, deadline, source.index, epochs=confirm_epochs
+        )
+        res.confirmations.append(trial)
+        _say_trial(p, strategy, trial, f"confirm x{confirm_epochs}")
+    # a confirmation keeps its source's index, so the winner's key names both
+    winner = confirmed_winner(_scored(res.confirmations))
+    if winner is not None:
+        res.confirmed = next(t for t in res.confirmations if t.index == winner.key)
     res.wall_s = time.monotonic() - start
     return res
+
+
+def _scored(trials: list[Trial]) -> list[Any]:
+    """Trials as ``backend.search.confirm.Scored`` (keyed by trial index)."""
+    from backend.search.confirm import Scored
+    from backend.search.genome import genome_hash
+
+    out = []
+    for t in trials:
+        if not t.useful or t.genome is None:
+            continue
+        per_epoch = sum(t.epoch_s) / len(t.epoch_s) if t.epoch_s else None
+        out.append(Scored(t.index, genome_hash(t.genome), t.val_accuracy, t.params or 0, per_epoch))
+    return out
 
 
 def run_baseline(p: Protocol) -> MethodResult:
@@ -607,7 +666,7 @@ def final(res: MethodResult, p: Protocol, done: dict[str, tuple[float, str]]) ->
     from backend.search.genome import genome_hash
     from worker import evaluator
 
-    best = res.best()
+    best = res.chosen()
     if best is None or best.genome is None:
         res.notes.append("no useful candidate: no final model")
         return
@@ -662,6 +721,14 @@ def report(results: list[MethodResult], p: Protocol) -> dict[str, Any]:
             f"{('never' if first is None else f'{first:.0f} s'):>12} "
             f"{_fmt(r.final_test_accuracy):>11}{extra}"
         )
+        if r.confirmations:
+            by_index = {t.index: t for t in r.trials}
+            text = ", ".join(
+                f"#{t.index} {_fmt(by_index[t.index].val_accuracy)} -> {_fmt(t.val_accuracy)}"
+                for t in r.confirmations
+            )
+            won = "none" if r.confirmed is None else f"#{r.confirmed.index}"
+            print(f"{'':<20}   confirmed (val, short -> long): {text}; retrained {won}")
         reasons = _reasons(r.trials)
         if reasons or r.notes:
             print(f"{'':<20}   not useful: {reasons or 'none'}; {'; '.join(r.notes)}")
@@ -708,6 +775,8 @@ def report(results: list[MethodResult], p: Protocol) -> dict[str, Any]:
             "seed": p.seed,
             "population": p.population,
             "flops_factor": p.flops_factor,
+            "confirm_top": p.confirm_top,
+            "confirm_epochs": p.confirm_epochs or p.final_epochs,
             "tf_threads": os.environ.get("NASBOARD_TF_THREADS"),
         },
         "methods": rows,
@@ -738,6 +807,13 @@ def main(argv: list[str] | None = None) -> int:
         help="nasboard's max_flops as a multiple of the seed CNN's FLOPs",
     )
     ap.add_argument("--no-cost-filter", action="store_true", help="no max_flops for nasboard")
+    ap.add_argument(
+        "--confirm-top",
+        type=int,
+        default=2,
+        help="nasboard: train the best N again for --confirm-epochs inside the budget (0: off)",
+    )
+    ap.add_argument("--confirm-epochs", type=int, default=None, help="default: --final-epochs")
     ap.add_argument(
         "--threads", type=int, default=2, help="TensorFlow threads (NASBOARD_TF_THREADS)"
     )
@@ -779,6 +855,8 @@ def main(argv: list[str] | None = None) -> int:
         seed=args.seed,
         population=args.population,
         flops_factor=None if args.no_cost_filter else args.flops_factor,
+        confirm_top=args.confirm_top,
+        confirm_epochs=args.confirm_epochs,
         verbose=not args.quiet,
     )
     print(

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from backend.core.config import Settings, get_settings
@@ -28,6 +28,13 @@ from backend.db.models import candidate as cstate
 from backend.db.models import search as sstate
 from backend.db.models.artifact import BEST_MODEL, CANDIDATE_MODEL
 from backend.db.session import Database
+from backend.search.confirm import (
+    CONFIRM_ORIGIN,
+    Scored,
+    confirmed_winner,
+    pick_for_confirmation,
+    reserve_seconds,
+)
 from backend.search.engine import Engine, EngineConfig, Proposal, Result
 from backend.search.genome import genome_hash
 from backend.search.space import SearchSpace
@@ -184,11 +191,12 @@ class Claim:
     jit_compile: bool = False
 
 
-def _over_budget(search: Search) -> bool:
+def _over_budget(search: Search, reserve_s: float = 0.0) -> bool:
+    """Past the time budget, less ``reserve_s`` held back for confirmation."""
     budget = search.config.get("time_budget_s")
     if not budget or search.started_at is None:
         return False
-    return (utcnow() - search.started_at).total_seconds() >= budget
+    return (utcnow() - search.started_at).total_seconds() >= budget - reserve_s
 
 
 def claim(db: Database, candidate_id: int) -> tuple[Claim | None, Next]:
@@ -220,16 +228,24 @@ def _claim(db: Database, candidate_id: int) -> tuple[Claim | None, int | None]:
             return None, None  # a duplicate delivery while another worker holds the lease
         if search.status == sstate.PAUSED:
             return None, None  # stays pending; resume sends it again
-        if search.status != sstate.RUNNING or _over_budget(search):
+        # Confirmations were budgeted for (a reserve held back from the search phase).
+        confirming = candidate.origin == CONFIRM_ORIGIN
+        if search.status != sstate.RUNNING or (_over_budget(search) and not confirming):
             reason = "search over its time budget" if search.status == sstate.RUNNING else None
             _settle(session, candidate, cstate.CANCELLED, error=reason or f"search {search.status}")
             return None, search.id
-        twin = session.scalar(
-            select(Candidate).where(
-                Candidate.search_id == candidate.search_id,
-                Candidate.genome_hash == candidate.genome_hash,
-                Candidate.status == cstate.COMPLETED,
-                Candidate.id != candidate.id,
+        # A confirmation re-trains a known genome on purpose (longer): never a reuse.
+        twin = (
+            None
+            if confirming
+            else session.scalar(
+                select(Candidate).where(
+                    Candidate.search_id == candidate.search_id,
+                    Candidate.genome_hash == candidate.genome_hash,
+                    Candidate.status == cstate.COMPLETED,
+                    Candidate.origin != CONFIRM_ORIGIN,
+                    Candidate.id != candidate.id,
+                )
             )
         )
         if twin is not None:
@@ -274,13 +290,19 @@ def _claim(db: Database, candidate_id: int) -> tuple[Claim | None, int | None]:
                 genome=candidate.genome,
                 seed=int(cfg["seed"]) * 100_003 + candidate.generation * 1009 + candidate.index,
                 dataset=search.dataset,
-                epochs=int(cfg["epochs_per_candidate"]),
+                epochs=_epochs(cfg, confirming),
                 batch_size=int(cfg["batch_size"]),
                 mixed_precision=bool(cfg.get("mixed_precision", False)),
                 jit_compile=bool(cfg.get("jit_compile", False)),
             ),
             None,
         )
+
+
+def _epochs(cfg: dict[str, Any], confirming: bool) -> int:
+    if confirming:
+        return int(cfg.get("confirm_epochs") or cfg["final_epochs"])
+    return int(cfg["epochs_per_candidate"])
 
 
 def _worker_took(session: Session, candidate_id: int, now: datetime) -> None:
@@ -368,7 +390,8 @@ def record_epoch(db: Database, claim_: Claim, epoch: int, point: dict[str, float
             epochs=claim_.epochs,
             **point,
         )
-        return search.status in sstate.ACTIVE and not _over_budget(search)
+        over = _over_budget(search) and candidate.origin != CONFIRM_ORIGIN
+        return search.status in sstate.ACTIVE and not over
 
 
 def heartbeat(db: Database, claim_: Claim) -> bool:
@@ -421,7 +444,8 @@ def complete(
             _settle(session, candidate, cstate.CANCELLED, error="stopped: search no longer running")
         else:
             _settle(session, candidate, cstate.COMPLETED)
-            _update_best(session, claim_.search_id, candidate)
+            if candidate.origin != CONFIRM_ORIGIN:  # confirmations are ranked among themselves
+                _update_best(session, claim_.search_id, candidate)
             if model_path is not None:
                 _store_artifact(
                     session, db, claim_.search_id, candidate.id, CANDIDATE_MODEL, model_path
@@ -520,6 +544,7 @@ def _best(session: Session, search_id: int) -> Candidate | None:
             Candidate.search_id == search_id,
             Candidate.status.in_(cstate.SCORED),
             Candidate.val_accuracy.is_not(None),
+            Candidate.origin != CONFIRM_ORIGIN,
         )
         .order_by(Candidate.val_accuracy.desc(), Candidate.params.asc(), Candidate.id.asc())
         .limit(1)
@@ -531,11 +556,11 @@ def advance(db: Database, search_id: int) -> Next:
     """Close the current generation once all its candidates are done, then ask for the next."""
     with db.write() as session:
         search = lock_search(session, search_id)
-        if (
-            search is None
-            or search.status not in sstate.ACTIVE
-            or search.phase != sstate.PHASE_SEARCH
-        ):
+        if search is None or search.status not in sstate.ACTIVE:
+            return Next()
+        if search.phase == sstate.PHASE_CONFIRM:
+            return _close_confirmation(session, search)
+        if search.phase != sstate.PHASE_SEARCH:
             return Next()
         gen = search.generation
         rows = list(
@@ -590,11 +615,11 @@ def advance(db: Database, search_id: int) -> Next:
             reason = "generations done"
         elif target is not None and best is not None and (best.val_accuracy or 0) >= target:
             reason = f"target accuracy {target} reached"
-        elif _over_budget(search):
+        elif _over_budget(search, _confirm_reserve(session, search)):
             reason = "time budget spent"
         if reason is not None:
             search.engine_state = engine.state_dict()
-            return _enter_final(session, search, reason)
+            return _enter_confirm(session, search, reason) or _enter_final(session, search, reason)
         proposals = engine.ask()
         _insert_proposals(session, search, proposals)
         search.engine_state = engine.state_dict()
@@ -602,6 +627,124 @@ def advance(db: Database, search_id: int) -> Next:
         if search.status == sstate.PAUSED:
             return Next()
         return Next(evaluate=_dispatch_pending(session, search))
+
+
+def _scored(session: Session, search: Search, *, confirmations: bool) -> list[Scored[int]]:
+    """The search's scored candidates (or its confirmations) for ``backend.search.confirm``."""
+    origin = Candidate.origin == CONFIRM_ORIGIN
+    rows = session.scalars(
+        select(Candidate).where(
+            Candidate.search_id == search.id,
+            Candidate.status.in_(cstate.SCORED),
+            Candidate.val_accuracy.is_not(None),
+            origin if confirmations else ~origin,
+        )
+    )
+    out = []
+    for c in rows:
+        m = c.metrics or {}
+        epochs, busy = float(m.get("epochs_trained") or 0), float(m.get("evaluator_s") or 0)
+        per_epoch = busy / epochs if epochs and busy else None
+        out.append(Scored(c.id, c.genome_hash, c.val_accuracy, int(c.params or 0), per_epoch))
+    return sorted(out, key=lambda s: s.key)
+
+
+def _confirm_reserve(session: Session, search: Search) -> float:
+    cfg = search.config
+    top = int(cfg.get("confirm_top") or 0)
+    if top < 2 or not cfg.get("time_budget_s"):
+        return 0.0
+    scored = _scored(session, search, confirmations=False)
+    return reserve_seconds(scored, top, _epochs(cfg, True), parallel=_live_workers(session))
+
+
+def _live_workers(session: Session) -> int:
+    """Workers that reported in the last two heartbeats: they train confirmations in parallel."""
+    since = utcnow() - timedelta(seconds=2 * _settings().heartbeat_s)
+    count = session.scalar(
+        select(func.count()).select_from(Worker).where(Worker.heartbeat_at >= since)
+    )
+    return max(1, int(count or 0))
+
+
+def _enter_confirm(session: Session, search: Search, reason: str) -> Next | None:
+    """Queue the best few genomes for longer training; None when confirmation is off."""
+    cfg = search.config
+    picks = pick_for_confirmation(
+        _scored(session, search, confirmations=False), int(cfg.get("confirm_top") or 0)
+    )
+    if not picks:
+        return None
+    gen = search.generation + 1
+    epochs = _epochs(cfg, True)
+    for index, pick in enumerate(picks):
+        source = session.get(Candidate, pick.key)
+        assert source is not None
+        session.add(
+            Candidate(
+                search_id=search.id,
+                generation=gen,
+                index=index,
+                status=cstate.PENDING,
+                genome=source.genome,
+                genome_hash=source.genome_hash,
+                origin=CONFIRM_ORIGIN,
+                detail=f"#{source.id} trained again for {epochs} epochs",
+                parent_ids=[source.id],
+                metrics={},
+            )
+        )
+    session.flush()
+    search.generation = gen
+    search.phase = sstate.PHASE_CONFIRM
+    search.candidates_total = (search.candidates_total or 0) + len(picks)
+    search.enqueued_at = utcnow()
+    ev.add_event(
+        session,
+        search.id,
+        ev.SEARCH_STATUS,
+        status=search.status,
+        phase=sstate.PHASE_CONFIRM,
+        reason=reason,
+        confirming=[p.key for p in picks],
+        epochs=epochs,
+    )
+    log(
+        logger,
+        "search confirming its best candidates",
+        search=search.id,
+        reason=reason,
+        candidates=[p.key for p in picks],
+        epochs=epochs,
+    )
+    if search.status == sstate.PAUSED:
+        return Next()
+    return Next(evaluate=_dispatch_pending(session, search))
+
+
+def _close_confirmation(session: Session, search: Search) -> Next:
+    """Once every confirmation is done, the best confirmed genome goes to final training."""
+    rows = list(
+        session.scalars(
+            select(Candidate).where(
+                Candidate.search_id == search.id, Candidate.generation == search.generation
+            )
+        )
+    )
+    if any(c.status not in cstate.DONE for c in rows):
+        return Next()
+    winner = confirmed_winner(_scored(session, search, confirmations=True))
+    if winner is not None:
+        search.best_candidate_id = winner.key
+        search.best_val_accuracy = winner.fitness
+        reason = f"confirmed: #{winner.key} after {_epochs(search.config, True)} epochs"
+    else:  # every confirmation failed: the search phase's best stands
+        best = _best(session, search.id)
+        search.best_candidate_id = best.id if best else None
+        search.best_val_accuracy = best.val_accuracy if best else None
+        reason = "confirmation failed: the search phase's best"
+    log(logger, "confirmation finished", search=search.id, best=search.best_candidate_id)
+    return _enter_final(session, search, reason)
 
 
 def _enter_final(session: Session, search: Search, reason: str) -> Next:

@@ -36,6 +36,18 @@ class SearchBase(BaseModel):
     final_epochs: int | None = Field(
         default=None, ge=1, le=200, description="Epochs of the best genome's final training"
     )
+    confirm_top: int = Field(
+        default=0,
+        ge=0,
+        le=16,
+        description=(
+            "After the search phase, train the best N distinct genomes again for"
+            " confirm_epochs and retrain the best of those (0: off, else at least 2)"
+        ),
+    )
+    confirm_epochs: int | None = Field(
+        default=None, ge=1, le=200, description="Epochs of a confirmation; default final_epochs"
+    )
     include_baseline: bool = Field(
         default=True, description="Train the seed's hand-designed CNN as candidate 0"
     )
@@ -62,6 +74,13 @@ class SearchCreate(SearchBase):
         population = info.data.get("population_size")
         if population is not None and value >= population:
             raise ValueError("elitism must be smaller than population_size")
+        return value
+
+    @field_validator("confirm_top")
+    @classmethod
+    def _confirm_two_or_none(cls, value: int) -> int:
+        if value == 1:
+            raise ValueError("confirm_top must be 0 (off) or at least 2: one has nothing to rank")
         return value
 
     @field_validator("tournament_size")

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from backend.db.models import Candidate, EpochMetric, Search
 from backend.db.models.candidate import SCORED
 from backend.schemas.candidate import GenerationStats
+from backend.search.confirm import CONFIRM_ORIGIN
 from backend.services.access import Principal
 from backend.services.errors import NotFound
 
@@ -132,7 +133,8 @@ def generation_stats(session: Session, search_id: int) -> list[GenerationStats]:
             func.avg(loss),
             func.max(loss),
         )
-        .where(Candidate.search_id == search_id)
+        # confirmations (longer re-trainings of the best few) are not a generation of search
+        .where(Candidate.search_id == search_id, Candidate.origin != CONFIRM_ORIGIN)
         .group_by(Candidate.generation)
         .order_by(Candidate.generation)
     ).all()

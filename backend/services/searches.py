@@ -36,6 +36,8 @@ def resolved_config(body: SearchCreate) -> dict:
         config["search_space"] = PRESETS["seed"].model_dump(mode="json")
     if body.final_epochs is None:
         config["final_epochs"] = max(2, 2 * body.epochs_per_candidate)
+    if body.confirm_epochs is None:
+        config["confirm_epochs"] = config["final_epochs"]
     return config
 
 

@@ -166,3 +166,71 @@ def test_target_accuracy_and_time_budget_stop_the_search_early(server: tuple[Pro
 def _items(url: str, search_id: int) -> list[dict[str, Any]]:
     response = httpx.get(f"{url}/api/searches/{search_id}/candidates", params={"limit": 500})
     return list(response.json()["items"])
+
+
+def test_confirmation_retrains_the_best_few_longer_and_the_final_uses_their_winner(
+    server: tuple[Proc, str],
+) -> None:
+    _, url = server
+    search_id = _submit(url, generations=2, confirm_top=2, confirm_epochs=3)
+    events = read_events(f"{url}/api/searches/{search_id}/events", timeout=300)
+    search = httpx.get(f"{url}/api/searches/{search_id}").json()
+    assert search["status"] == "succeeded", search
+    items = _items(url, search_id)
+    found = [c for c in items if c["origin"] != "confirm"]
+    confirms = sorted((c for c in items if c["origin"] == "confirm"), key=lambda c: c["index"])
+
+    # The two best distinct genomes of the search phase, by validation accuracy, in order.
+    ranked = sorted(
+        (c for c in found if c["status"] in ("completed", "reused")),
+        key=lambda c: (-c["val_accuracy"], c["params"], c["id"]),
+    )
+    top: list[dict[str, Any]] = []
+    for c in ranked:
+        if all(c["genome_hash"] != t["genome_hash"] for t in top):
+            top.append(c)
+    assert [c["parents"] for c in confirms] == [[top[0]["id"]], [top[1]["id"]]]
+    for confirm, source in zip(confirms, top[:2], strict=True):
+        assert confirm["generation"] == 2  # after the search's generations 0 and 1
+        assert confirm["status"] == "completed"  # trained again, not reused from its source
+        assert confirm["reused_from"] is None
+        assert confirm["genome_hash"] == source["genome_hash"]
+        assert confirm["metrics"]["epochs_trained"] == 3.0
+        detail = httpx.get(f"{url}/api/candidates/{confirm['id']}").json()
+        assert [e["epoch"] for e in detail["epochs"]] == [1, 2, 3]
+
+    # The winner among the confirmations is the search's best and the final model's source.
+    winner = max(confirms, key=lambda c: (c["val_accuracy"], -c["params"], -c["index"]))
+    assert search["best"]["candidate_id"] == winner["id"]
+    assert search["final"]["candidate_id"] == winner["id"]
+    phases = [e.data for e in events if e.type == "search_status" and e.data.get("phase")]
+    assert [p["phase"] for p in phases] == ["confirm", "final"]
+    assert phases[0]["confirming"] == [top[0]["id"], top[1]["id"]]
+    assert phases[1]["reason"] == f"confirmed: #{winner['id']} after 3 epochs"
+    # Confirmations are not a generation of the search.
+    gens = httpx.get(f"{url}/api/searches/{search_id}/generations").json()
+    assert [g["generation"] for g in gens] == [0, 1]
+
+
+def test_confirmation_is_not_cut_by_the_time_budget_it_was_reserved_from(
+    server: tuple[Proc, str],
+) -> None:
+    _, url = server
+    # long enough for the first generations even on a cold, loaded worker; 50 take far longer
+    search_id = _submit(url, generations=50, time_budget_s=15, confirm_top=2, confirm_epochs=2)
+    events = read_events(f"{url}/api/searches/{search_id}/events", timeout=300)
+    reasons = [e.data.get("reason") for e in events if e.type == "search_status"]
+    assert "time budget spent" in reasons
+    confirms = [c for c in _items(url, search_id) if c["origin"] == "confirm"]
+    assert len(confirms) == 2
+    assert [c["status"] for c in confirms] == ["completed", "completed"], confirms
+
+
+def test_confirm_top_of_one_is_refused_naming_the_field(server: tuple[Proc, str]) -> None:
+    _, url = server
+    presets = httpx.get(f"{url}/api/presets", timeout=10).json()
+    response = httpx.post(
+        f"{url}/api/searches", json=tiny_search(presets, confirm_top=1), timeout=30
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"][-1] == "confirm_top"

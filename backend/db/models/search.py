@@ -18,8 +18,9 @@ TERMINAL = frozenset({SUCCEEDED, FAILED, CANCELLED})
 ACTIVE = frozenset({RUNNING, PAUSED})
 STATUSES = (QUEUED, RUNNING, PAUSED, SUCCEEDED, FAILED, CANCELLED)
 
-# Phases of a running search: evolving candidates, then the final training of the best.
-PHASE_SEARCH, PHASE_FINAL = "search", "final"
+# Phases of a running search: evolving candidates, optionally confirming the best few with
+# longer training (backend.search.confirm), then the final training of the best.
+PHASE_SEARCH, PHASE_CONFIRM, PHASE_FINAL = "search", "confirm", "final"
 
 
 class Search(Base):

@@ -111,6 +111,7 @@ export async function mount(root, params) {
     const phase = search.status === "queued" ? "Waiting for a worker…"
       : search.status === "paused" ? "Paused: no new candidates start until you resume"
       : search.phase === "final" && active ? "Training the best network on train + validation…"
+      : search.phase === "confirm" && active ? `Confirming the best ${search.config.confirm_top} with ${search.config.confirm_epochs} epochs each…`
         : `Generation ${Math.min(p.generation + 1, p.generations)} of ${p.generations}`;
     // Until the server names a best (after a generation), show the best finished so far.
     let best = search.best;
@@ -172,8 +173,13 @@ export async function mount(root, params) {
     return "no finished candidates";
   }
 
-  function scored() {
+  // Confirmations (the best few trained again for longer) are not search candidates: their
+  // longer-training scores are drawn as their own trace, not mixed into the generations.
+  function scoredAll() {
     return [...cands.values()].filter((c) => c.val_accuracy != null && (c.status === "completed" || c.status === "reused"));
+  }
+  function scored() {
+    return scoredAll().filter((c) => c.origin !== "confirm");
   }
 
   function drawGenerations() {
@@ -243,6 +249,7 @@ export async function mount(root, params) {
 
   function drawScatter() {
     const pts = scored().filter((c) => c[xMetric] > 0);
+    const confirmed = scoredAll().filter((c) => c.origin === "confirm" && c[xMetric] > 0);
     const best = search.best ? search.best.candidate_id : null;
     const front = paretoFront(pts.map((c) => ({ cost: c[xMetric], acc: c.val_accuracy, id: c.id })));
     const label = xMetric === "flops" ? "FLOPs" : "parameters";
@@ -271,6 +278,10 @@ export async function mount(root, params) {
         marker: { ...markerBase, size: special.map((c) => (c.id === best ? 16 : 12)), color: special.map((c) => c.generation),
           symbol: special.map((c) => (c.id === best ? "star" : "diamond")), line: { color: "#fff", width: 1 } },
       }),
+      ...(confirmed.length ? [trace(confirmed, {
+        type: "scatter", name: `confirmed (${search.config.confirm_epochs} epochs)`,
+        marker: { size: 12, symbol: "circle-open", color: COLORS.pareto, line: { width: 2 } },
+      })] : []),
       {
         x: front.map((p) => p.cost), y: front.map((p) => p.acc), type: "scatter", mode: "lines", name: "Pareto front",
         line: { color: COLORS.pareto, width: 2, shape: "hv" }, hoverinfo: "skip",

@@ -145,6 +145,8 @@ export async function mount(root, _params, query) {
           field("epochs_per_candidate", "Epochs per candidate", numInput(pick("epochs_per_candidate", 1), { min: 1, max: 100, step: 1 })),
           field("batch_size", "Batch size", numInput(pick("batch_size", 128), { min: 8, max: 4096, step: 8 })),
           field("final_epochs", "Final training epochs", numInput(cloneId ? cfg.final_epochs : "", { min: 1, max: 200, step: 1, placeholder: "auto" }), "the best network is retrained, then tested"),
+          field("confirm_top", "Confirm the best", numInput(pick("confirm_top", 0), { min: 0, max: 16, step: 1 }), "0: off; else train the best N again for longer and keep the best of those"),
+          field("confirm_epochs", "Confirmation epochs", numInput(cloneId ? cfg.confirm_epochs : "", { min: 1, max: 200, step: 1, placeholder: "= final" })),
           field("time_budget_s", "Time budget (minutes)", numInput(cfg.time_budget_s ? +(cfg.time_budget_s / 60).toFixed(2) : "", { min: 0, step: "any", placeholder: "none" }), "stop after this long"),
           field("target_accuracy", "Target accuracy", numInput(pick("target_accuracy", ""), { min: 0, max: 1, step: 0.01, placeholder: "none, e.g. 0.95" }), "stop once a candidate reaches it (0–1)")),
         accelerator),
@@ -198,7 +200,10 @@ export async function mount(root, _params, query) {
     const finalEpochs = Number(fields.final_epochs.value) || Math.max(2, epochs);
     // Building and compiling each model costs about a second on top of its epochs.
     const overhead = past.length ? 0 : 1.2;
-    let secs = total * (epochs * perEpoch + overhead) + finalEpochs * perEpoch + (past.length ? 0 : 5);
+    const confirmTop = Number(fields.confirm_top.value) || 0;
+    const confirmEpochs = Number(fields.confirm_epochs.value) || finalEpochs;
+    let secs = total * (epochs * perEpoch + overhead) + confirmTop * (confirmEpochs * perEpoch + overhead)
+      + finalEpochs * perEpoch + (past.length ? 0 : 5);
     const budget = Number(fields.time_budget_s.value) * 60;
     const capped = budget > 0 && secs > budget;
     if (capped) secs = budget;
@@ -253,12 +258,14 @@ export async function mount(root, _params, query) {
       target_accuracy: optional("target_accuracy"),
       time_budget_s: optional("time_budget_s", 60),
       final_epochs: optional("final_epochs"),
+      confirm_top: Number(fields.confirm_top.value),
+      confirm_epochs: optional("confirm_epochs"),
       include_baseline: baselineBox.checked,
       mixed_precision: accel.mixed_precision.checked,
       jit_compile: accel.jit_compile.checked,
       search_space: editor.value,
     };
-    for (const k of ["target_accuracy", "time_budget_s", "final_epochs"]) if (body[k] === null) delete body[k];
+    for (const k of ["target_accuracy", "time_budget_s", "final_epochs", "confirm_epochs"]) if (body[k] === null) delete body[k];
     return body;
   }
 
@@ -266,7 +273,7 @@ export async function mount(root, _params, query) {
     const problems = [];
     if (!body.name) problems.push(["name", "Give the search a name."]);
     if (!body.dataset) problems.push(["dataset", "Pick a dataset."]);
-    for (const k of ["population_size", "generations", "epochs_per_candidate", "batch_size", "seed", "tournament_size", "elitism"]) {
+    for (const k of ["population_size", "generations", "epochs_per_candidate", "batch_size", "seed", "tournament_size", "elitism", "confirm_top"]) {
       if (!Number.isInteger(body[k])) problems.push([k, "Enter a whole number."]);
     }
     return problems;

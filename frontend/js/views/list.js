@@ -100,6 +100,7 @@ export async function mount(root, _params, query) {
     const progressText = s.status === "queued" ? "waiting for a worker"
       : !active && p.candidates_done === 0 ? (s.status === "cancelled" ? "cancelled before any candidate finished" : "no candidate finished")
       : s.phase === "final" && active ? "training the final model"
+      : s.phase === "confirm" && active ? `confirming the best ${s.config.confirm_top}`
         : `generation ${Math.min(p.generation + 1, p.generations)}/${p.generations} · ${p.candidates_done}/${p.candidates_total || "?"} candidates`;
     const actions = h("div", { class: "row-actions" },
       active ? h("button", {

@@ -1,0 +1,88 @@
+"""Confirmation: re-rank the search's best few with longer training before the final one.
+
+Why: candidates are scored after a few epochs (a cheap proxy), but the final model trains for
+many more. A short score favours architectures that learn fast, not those that end best, and
+between close candidates it is mostly noise (one seed, +-0.5% on Fashion-MNIST). So once the
+search phase is over, the ``top`` best distinct genomes are trained again, from scratch, for
+``epochs`` epochs on the same train/validation split; the genome with the best *confirmed*
+validation accuracy is the one retrained for the final model. This is the last rung of
+successive halving, spent only on candidates that earned it.
+
+Pure functions over plain records so the worker (database rows) and ``bench/`` (in-process
+trials) share one rule.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+K = TypeVar("K")
+
+#: Origin of a confirmation candidate (a re-training of an earlier candidate's genome).
+CONFIRM_ORIGIN = "confirm"
+
+
+@dataclass(frozen=True)
+class Scored(Generic[K]):
+    """One evaluated candidate: the caller's key, its genome hash, its score and its cost."""
+
+    key: K
+    genome_hash: str
+    fitness: float | None  # None: failed
+    params: int = 0
+    seconds_per_epoch: float | None = None  # measured; None if unknown
+
+
+def _usable(s: Scored[K]) -> bool:
+    return s.fitness is not None and math.isfinite(s.fitness)
+
+
+def pick_for_confirmation(scored: Sequence[Scored[K]], top: int) -> list[Scored[K]]:
+    """The ``top`` best distinct genomes by fitness; ties: fewer parameters, then earlier.
+
+    A genome evaluated twice (reused) counts once, by its best score. Fewer than two picks
+    (``top`` < 2, or fewer than two usable genomes): nothing to re-rank, so ``[]``.
+    """
+    if top < 2:
+        return []
+    order = sorted(
+        (s for s in scored if _usable(s)),
+        key=lambda s: (-(s.fitness or 0.0), s.params),
+    )
+    picked: list[Scored[K]] = []
+    seen: set[str] = set()
+    for s in order:
+        if s.genome_hash in seen:
+            continue
+        seen.add(s.genome_hash)
+        picked.append(s)
+        if len(picked) == top:
+            break
+    return picked if len(picked) >= 2 else []
+
+
+def reserve_seconds(scored: Sequence[Scored[K]], top: int, epochs: int, parallel: int = 1) -> float:
+    """Seconds to hold back from a time budget so confirmation fits in it.
+
+    Estimated from what the current top candidates measured per epoch (they are the ones
+    confirmation would train); ``parallel`` workers train them side by side. 0 when
+    confirmation is off or nothing was measured yet.
+    """
+    picks = pick_for_confirmation(scored, top)
+    per_epoch = [s.seconds_per_epoch for s in picks if s.seconds_per_epoch]
+    if not picks or not per_epoch:
+        return 0.0
+    typical = sum(per_epoch) / len(per_epoch)
+    total = sum((s.seconds_per_epoch or typical) * epochs for s in picks)
+    return total / min(max(1, parallel), len(picks))
+
+
+def confirmed_winner(confirmed: Sequence[Scored[K]]) -> Scored[K] | None:
+    """The best confirmation by its longer-training score; ties: fewer parameters, earlier."""
+    usable = [s for s in confirmed if _usable(s)]
+    if not usable:
+        return None
+    return min(usable, key=lambda s: (-(s.fitness or 0.0), s.params))

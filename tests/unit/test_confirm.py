@@ -1,0 +1,88 @@
+"""Confirmation's rules (backend.search.confirm): which genomes are re-trained, how much time
+is held back for them, and which one wins."""
+
+from __future__ import annotations
+
+import math
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from backend.search.confirm import (
+    Scored,
+    confirmed_winner,
+    pick_for_confirmation,
+    reserve_seconds,
+)
+
+
+def s(
+    key: int, h: str, fit: float | None, params: int = 100, spe: float | None = 1.0
+) -> Scored[int]:
+    return Scored(key, h, fit, params, spe)
+
+
+def test_picks_the_best_distinct_genomes_by_score_then_size() -> None:
+    scored = [
+        s(1, "a", 0.80),
+        s(2, "b", 0.90, params=500),
+        s(3, "a", 0.95),  # a's reuse scored higher: a counts once, by its best
+        s(4, "c", 0.90, params=200),  # ties b on score, smaller: ahead of b
+        s(5, "d", None),  # failed
+        s(6, "e", math.nan),  # diverged
+    ]
+    assert [p.key for p in pick_for_confirmation(scored, 3)] == [3, 4, 2]
+    assert [p.key for p in pick_for_confirmation(scored, 2)] == [3, 4]
+    assert pick_for_confirmation(scored, 1) == []
+
+
+def test_nothing_to_rank_without_two_usable_genomes() -> None:
+    assert pick_for_confirmation([s(1, "a", 0.9), s(2, "a", 0.8), s(3, "b", None)], 4) == []
+    assert pick_for_confirmation([s(1, "a", 0.9), s(2, "b", 0.8)], 0) == []
+
+
+def test_reserve_is_the_picks_measured_epochs_times_confirm_epochs_over_workers() -> None:
+    scored = [s(1, "a", 0.9, spe=10.0), s(2, "b", 0.8, spe=20.0), s(3, "c", 0.1, spe=500.0)]
+    assert reserve_seconds(scored, 2, epochs=4) == (10 + 20) * 4
+    assert reserve_seconds(scored, 2, epochs=4, parallel=2) == (10 + 20) * 4 / 2
+    assert reserve_seconds(scored, 2, epochs=4, parallel=8) == (10 + 20) * 4 / 2  # 2 picks
+    # a pick that never measured its epochs is assumed typical of the others
+    partly = [s(1, "a", 0.9, spe=10.0), s(2, "b", 0.8, spe=None)]
+    assert reserve_seconds(partly, 2, epochs=1) == 20.0
+    assert reserve_seconds([s(1, "a", 0.9, spe=None), s(2, "b", 0.8, spe=None)], 2, 3) == 0.0
+    assert reserve_seconds(scored, 0, epochs=4) == 0.0
+
+
+def test_winner_is_the_best_confirmed_score_and_ignores_failures() -> None:
+    confirmed = [s(7, "a", 0.91, params=300), s(8, "b", 0.93), s(9, "c", None)]
+    assert confirmed_winner(confirmed) == confirmed[1]
+    tie = [s(7, "a", 0.93, params=300), s(8, "b", 0.93, params=200), s(9, "c", 0.93, 200)]
+    assert confirmed_winner(tie) == tie[1]  # fewer parameters, then the earlier
+    assert confirmed_winner([s(1, "a", None)]) is None
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 5),
+            st.one_of(st.none(), st.floats(0, 1)),
+            st.integers(1, 10**6),
+        ),
+        max_size=30,
+    ),
+    st.integers(0, 8),
+)
+def test_picks_are_distinct_usable_and_no_better_genome_is_left_out(
+    rows: list[tuple[int, float | None, int]], top: int
+) -> None:
+    scored = [s(i, f"h{h}", fit, params) for i, (h, fit, params) in enumerate(rows)]
+    picks = pick_for_confirmation(scored, top)
+    assert len(picks) <= top
+    assert len({p.genome_hash for p in picks}) == len(picks)
+    assert all(p.fitness is not None for p in picks)
+    if picks:
+        worst = min(p.fitness or 0.0 for p in picks)
+        left = {x.genome_hash for x in scored if x.fitness is not None and x.fitness > worst}
+        assert left <= {p.genome_hash for p in picks}
+    usable = {x.genome_hash for x in scored if x.fitness is not None}
+    assert bool(picks) == (top >= 2 and len(usable) >= 2)  # one alone has nothing to rank
