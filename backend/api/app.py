@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 import plotly
 from fastapi import Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from backend.api import errors
@@ -34,6 +34,11 @@ from backend.db.session import get_database
 UPLOAD_PATHS = frozenset({"/api/datasets"})
 FRONTEND_DIR = Path(__file__).resolve().parents[2] / "frontend"
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+# Versioned, so browsers keep it for good and never revalidate 4.8 MB of JavaScript; a cached
+# script also gets V8's code cache, which bench/dashboard.py shows to matter (Plotly ready
+# ~0.2 s after navigation instead of ~0.9 s once a browser has run it twice).
+PLOTLY_URL = f"/static/vendor/plotly-{plotly.__version__}.min.js"
+IMMUTABLE = "public, max-age=31536000, immutable"
 
 
 PUBLIC_API = frozenset({"/api/health", "/api/auth/login", "/api/auth/logout"})
@@ -102,9 +107,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def plotly_js() -> FileResponse:
         return FileResponse(PLOTLY_JS, media_type="text/javascript")
 
+    @app.get(PLOTLY_URL, include_in_schema=False)
+    def plotly_js_versioned() -> FileResponse:
+        return FileResponse(
+            PLOTLY_JS, media_type="text/javascript", headers={"Cache-Control": IMMUTABLE}
+        )
+
     app.mount("/static", StaticFiles(directory=FRONTEND_DIR), name="static")
 
-    index = FRONTEND_DIR / "index.html"
+    # The page names the versioned Plotly URL (charts.js reads it; index.html preloads it).
+    index_html = (FRONTEND_DIR / "index.html").read_text(encoding="utf-8")
+    index_html = index_html.replace("/static/plotly.min.js", PLOTLY_URL)
 
     def signed_in(request: Request) -> bool:
         if not settings.auth_required:
@@ -125,7 +138,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return RedirectResponse(
                 f"/login?{urlencode({'next': safe_next(target)})}", status_code=303
             )
-        return FileResponse(index, media_type="text/html")
+        return HTMLResponse(index_html)
 
     @app.get("/login", include_in_schema=False)
     def login(request: Request, next: str = "/") -> Response:

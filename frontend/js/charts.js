@@ -39,7 +39,9 @@ export function loadPlotly() {
     loading = new Promise((resolve) => {
       const script = document.createElement("script");
       performance.mark("plotly:requested");
-      script.src = "/static/plotly.min.js";
+      // The server names a versioned URL it lets browsers cache for good (see backend/api/app.py).
+      const meta = document.querySelector('meta[name="plotly-src"]');
+      script.src = meta ? meta.content : "/static/plotly.min.js";
       script.async = true;
       script.onload = () => { performance.mark("plotly:loaded"); resolve(hasPlotly()); };
       script.onerror = () => { console.warn("Plotly.js could not be loaded: no charts"); resolve(false); };

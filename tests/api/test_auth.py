@@ -12,7 +12,7 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from starlette.routing import Mount, Route
 
-from backend.api.app import create_app
+from backend.api.app import PLOTLY_URL, create_app
 from backend.core.config import Settings
 from backend.db.models import Candidate, Dataset, Search
 from backend.search.space import baseline_genome
@@ -37,6 +37,7 @@ PUBLIC_OTHER = {
     "/login",
     "/login.css",
     "/static/plotly.min.js",
+    PLOTLY_URL,
 }
 PAGES = {"/", "/new", "/searches/{rest:path}"}
 

@@ -7,6 +7,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from backend.api.app import PLOTLY_URL
+
 VALID = {
     "name": "api test",
     "dataset": "digits",
@@ -168,6 +170,14 @@ def test_dashboard_page_and_plotly_are_served(client: TestClient) -> None:
     plotly_js = client.get("/static/plotly.min.js")
     assert plotly_js.status_code == 200
     assert len(plotly_js.content) > 1_000_000
+    # The page names a versioned copy that browsers may keep for good.
+    page = client.get("/").text
+    assert f'<meta name="plotly-src" content="{PLOTLY_URL}">' in page
+    assert "/static/plotly.min.js" not in page
+    versioned = client.get(PLOTLY_URL)
+    assert versioned.status_code == 200
+    assert versioned.content == plotly_js.content
+    assert versioned.headers["cache-control"] == "public, max-age=31536000, immutable"
 
 
 def test_pause_and_resume_need_the_right_state(client: TestClient) -> None:
