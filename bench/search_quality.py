@@ -357,7 +357,12 @@ def _train_nasboard(
 
 
 def run_nasboard(strategy: str, p: Protocol) -> MethodResult:
-    from backend.search.confirm import confirmed_winner, pick_for_confirmation, reserve_seconds
+    from backend.search.confirm import (
+        confirmed_winner,
+        next_step_seconds,
+        pick_for_confirmation,
+        reserve_seconds,
+    )
     from backend.search.cost import cost
     from backend.search.engine import Engine, EngineConfig, Result
     from backend.search.space import PRESETS, baseline_genome
@@ -386,9 +391,11 @@ def run_nasboard(strategy: str, p: Protocol) -> MethodResult:
         res.notes.append(f"confirm the best {p.confirm_top} for {confirm_epochs} epochs")
 
     def search_deadline() -> float:
-        """The budget less what confirming the current best few would take (as the worker's
-        ``_confirm_reserve``)."""
-        return deadline - reserve_seconds(_scored(res.trials), p.confirm_top, confirm_epochs)
+        """The budget less what confirming the current best few would take and, when that is
+        not nothing, one more candidate (as the worker's ``_confirm_reserve``)."""
+        scored = _scored(res.trials)
+        reserve = reserve_seconds(scored, p.confirm_top, confirm_epochs)
+        return deadline - reserve - (next_step_seconds(scored, p.epochs, 1) if reserve else 0.0)
 
     while time.monotonic() < search_deadline():
         proposals = engine.ask()
@@ -435,7 +442,8 @@ def _scored(trials: list[Trial]) -> list[Any]:
     for t in trials:
         if not t.useful or t.genome is None:
             continue
-        per_epoch = sum(t.epoch_s) / len(t.epoch_s) if t.epoch_s else None
+        # wall time per epoch, building and scoring included (as the worker's evaluator_s)
+        per_epoch = (t.ended_s - t.started_s) / len(t.epoch_s) if t.epoch_s else None
         out.append(Scored(t.index, genome_hash(t.genome), t.val_accuracy, t.params or 0, per_epoch))
     return out
 

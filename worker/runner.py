@@ -32,6 +32,7 @@ from backend.search.confirm import (
     CONFIRM_ORIGIN,
     Scored,
     confirmed_winner,
+    next_step_seconds,
     pick_for_confirmation,
     reserve_seconds,
 )
@@ -650,12 +651,21 @@ def _scored(session: Session, search: Search, *, confirmations: bool) -> list[Sc
 
 
 def _confirm_reserve(session: Session, search: Search) -> float:
+    """Seconds before the budget's end at which the search phase stops, so confirmation fits."""
     cfg = search.config
     top = int(cfg.get("confirm_top") or 0)
     if top < 2 or not cfg.get("time_budget_s"):
         return 0.0
     scored = _scored(session, search, confirmations=False)
-    return reserve_seconds(scored, top, _epochs(cfg, True), parallel=_live_workers(session))
+    parallel = _live_workers(session)
+    reserve = reserve_seconds(scored, top, _epochs(cfg, True), parallel=parallel)
+    if not reserve:
+        return 0.0
+    # ... and the next generation, which would otherwise start just ahead of it and eat into it
+    next_generation = next_step_seconds(
+        scored, _epochs(cfg, False), int(cfg["population_size"]), parallel=parallel
+    )
+    return reserve + next_generation
 
 
 def _live_workers(session: Session) -> int:

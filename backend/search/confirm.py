@@ -80,6 +80,22 @@ def reserve_seconds(scored: Sequence[Scored[K]], top: int, epochs: int, parallel
     return total / min(max(1, parallel), len(picks))
 
 
+def next_step_seconds(
+    scored: Sequence[Scored[K]], epochs: int, count: int, parallel: int = 1
+) -> float:
+    """Wall time of ``count`` more candidates of ``epochs`` epochs, ``parallel`` at a time, at
+    the 90th percentile of the measured seconds per epoch (the next one may be a big one).
+
+    The search phase must stop *before* work that would run into the reserve starts: a
+    candidate (or generation) started just ahead of the reserve otherwise eats into it and the
+    last confirmation is cut by the budget (bench/search_quality.py saw exactly that)."""
+    per_epoch = sorted(s.seconds_per_epoch for s in scored if s.seconds_per_epoch)
+    if not per_epoch or count < 1:
+        return 0.0
+    slow = per_epoch[math.ceil(0.9 * len(per_epoch)) - 1]
+    return slow * epochs * math.ceil(count / max(1, parallel))
+
+
 def confirmed_winner(confirmed: Sequence[Scored[K]]) -> Scored[K] | None:
     """The best confirmation by its longer-training score; ties: fewer parameters, earlier."""
     usable = [s for s in confirmed if _usable(s)]

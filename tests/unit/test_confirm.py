@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from backend.search.confirm import (
     Scored,
     confirmed_winner,
+    next_step_seconds,
     pick_for_confirmation,
     reserve_seconds,
 )
@@ -51,6 +52,16 @@ def test_reserve_is_the_picks_measured_epochs_times_confirm_epochs_over_workers(
     assert reserve_seconds(partly, 2, epochs=1) == 20.0
     assert reserve_seconds([s(1, "a", 0.9, spe=None), s(2, "b", 0.8, spe=None)], 2, 3) == 0.0
     assert reserve_seconds(scored, 0, epochs=4) == 0.0
+
+
+def test_next_step_is_a_slow_epoch_times_epochs_in_waves_of_workers() -> None:
+    spe = [4.0, 10.0, 6.0, 5.0, 7.0, 5.5, 6.5, 4.5, 8.0, 30.0, 5.0, 6.0]
+    scored = [s(i, f"h{i}", 0.5, spe=v) for i, v in enumerate(spe)]
+    # the 90th percentile of 12: the 11th smallest (10.0), not the outlier (30.0)
+    assert next_step_seconds(scored, epochs=2, count=1) == 10.0 * 2
+    assert next_step_seconds(scored, epochs=2, count=8, parallel=3) == 10.0 * 2 * 3  # 3 waves
+    assert next_step_seconds(scored, epochs=2, count=0) == 0.0
+    assert next_step_seconds([s(1, "a", 0.9, spe=None)], epochs=2, count=4) == 0.0
 
 
 def test_winner_is_the_best_confirmed_score_and_ignores_failures() -> None:
