@@ -71,6 +71,9 @@ def test_search_end_to_end(page, screenshots, tmp_path):
     fill_search(page, "e2e: digits tiny", population=4, generations=2, epochs=1)
     page.get_by_text("Edit the search space").click()
     assert page.get_by_label("Filters").input_value() == "4, 8, 16"  # the tiny preset
+    # the best two are trained again for 2 epochs; the final model retrains their winner
+    page.get_by_label("Confirm the best").fill("2")
+    page.get_by_label("Confirmation epochs").fill("2")
     page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(screenshots / "form.png"), full_page=True)
     page.get_by_role("button", name="Start search").click()
@@ -103,6 +106,16 @@ def test_search_end_to_end(page, screenshots, tmp_path):
     page.locator("#conn[data-state='ended']").wait_for()  # `end` received: stream closed
     page.locator("#final #chart-confusion .main-svg").first.wait_for()
     assert page.evaluate(POINTS_JS) >= 4 + 2 * 2  # 7 candidate dots + best/mean/worst lines
+    # the two confirmations: their own trace on the scatter, not a generation of their own
+    traces = page.evaluate(
+        "() => document.getElementById('chart-scatter').data.map((t) => [t.name, t.x.length])"
+    )
+    assert ["confirmed (2 epochs)", 2] in traces, traces
+    gens = page.evaluate("() => document.getElementById('chart-generations').data[3].x")
+    assert gens == [0, 1]  # the "best" line
+    final_source = httpx.get(f"{page.base}/api/searches/{search_id}").json()["final"]
+    confirmed = httpx.get(f"{page.base}/api/candidates/{final_source['candidate_id']}").json()
+    assert confirmed["origin"] == "confirm"
     assert page.evaluate("window.__sameDocument") is True
     page.wait_for_timeout(500)
     page.evaluate("window.scrollTo(0, 0)")
