@@ -27,7 +27,11 @@ Methods (``--methods``, comma separated, default all):
   minus the database. The seed CNN is candidate 0 (``include_baseline``), identical genomes are
   never proposed twice (the engine dedups by canonical hash) and, unless ``--no-cost-filter``,
   the space carries ``max_flops`` = ``--flops-factor`` x the seed CNN's FLOPs (``cost()``,
-  known before training), so shapes too slow for the budget are never proposed.
+  known before training), so shapes too slow for the budget are never proposed. With
+  ``--confirm-top`` N >= 2 (default 2) the best N distinct genomes are trained again for
+  ``--confirm-epochs`` (default 4) inside the same budget (the search phase stops early by what
+  that will take, ``backend.search.confirm``) and the best confirmed one is retrained; the
+  confirmations are not counted as candidates.
 - ``keras-tuner-random``: ``keras_tuner`` 1.4.8 RandomSearch (its own Tuner loop, checkpoints
   and ``model.fit`` on numpy arrays) with a HyperModel sampling the same choices;
 - ``optuna-tpe``: Optuna's TPESampler, an objective sampling the same choices, ``model.fit``;
@@ -821,7 +825,12 @@ def main(argv: list[str] | None = None) -> int:
         default=2,
         help="nasboard: train the best N again for --confirm-epochs inside the budget (0: off)",
     )
-    ap.add_argument("--confirm-epochs", type=int, default=None, help="default: --final-epochs")
+    ap.add_argument(
+        "--confirm-epochs",
+        type=int,
+        default=4,
+        help="epochs of a confirmation (4: twice the candidates', half the final's)",
+    )
     ap.add_argument(
         "--threads", type=int, default=2, help="TensorFlow threads (NASBOARD_TF_THREADS)"
     )
