@@ -110,7 +110,8 @@ def test_search_end_to_end(page, screenshots, tmp_path):
     traces = page.evaluate(
         "() => document.getElementById('chart-scatter').data.map((t) => [t.name, t.x.length])"
     )
-    assert ["confirmed (2 epochs)", 2] in traces, traces
+    # ... and the winner among them, now the search's best, is their star
+    assert ["confirmed (2 epochs) · ☆ best", 2] in traces, traces
     gens = page.evaluate("() => document.getElementById('chart-generations').data[3].x")
     assert gens == [0, 1]  # the "best" line
     final_source = httpx.get(f"{page.base}/api/searches/{search_id}").json()["final"]

@@ -279,8 +279,11 @@ export async function mount(root, params) {
           symbol: special.map((c) => (c.id === best ? "star" : "diamond")), line: { color: "#fff", width: 1 } },
       }),
       ...(confirmed.length ? [trace(confirmed, {
-        type: "scatter", name: `confirmed (${search.config.confirm_epochs} epochs)`,
-        marker: { size: 12, symbol: "circle-open", color: COLORS.pareto, line: { width: 2 } },
+        type: "scatter",
+        name: `confirmed (${search.config.confirm_epochs} epochs)${confirmed.some((c) => c.id === best) ? " · ☆ best" : ""}`,
+        // the winner (the search's best once confirmed) is the star among them
+        marker: { size: confirmed.map((c) => (c.id === best ? 16 : 12)), color: COLORS.pareto, line: { width: 2 },
+          symbol: confirmed.map((c) => (c.id === best ? "star-open" : "circle-open")) },
       })] : []),
       {
         x: front.map((p) => p.cost), y: front.map((p) => p.acc), type: "scatter", mode: "lines", name: "Pareto front",
