@@ -52,8 +52,8 @@ from typing import Any
 import httpx
 
 TERMINAL = {"succeeded", "failed", "cancelled"}
-RAW_KEYS = ("id", "generation", "index", "status", "worker", "started_at", "finished_at")
-RAW_KEYS += ("duration_s", "metrics", "attempts")
+RAW_KEYS: tuple[str, ...] = ("id", "generation", "index", "status", "worker", "started_at")
+RAW_KEYS += ("finished_at", "duration_s", "metrics", "attempts")
 
 
 @contextmanager
