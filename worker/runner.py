@@ -706,25 +706,14 @@ def _enter_confirm(session: Session, search: Search, reason: str) -> Next | None
         )
     session.flush()
     search.generation = gen
-    search.phase = sstate.PHASE_CONFIRM
     search.candidates_total = (search.candidates_total or 0) + len(picks)
-    search.enqueued_at = utcnow()
-    ev.add_event(
+    _enter_phase(
         session,
-        search.id,
-        ev.SEARCH_STATUS,
-        status=search.status,
-        phase=sstate.PHASE_CONFIRM,
-        reason=reason,
-        confirming=[p.key for p in picks],
-        epochs=epochs,
-    )
-    log(
-        logger,
+        search,
+        sstate.PHASE_CONFIRM,
+        reason,
         "search confirming its best candidates",
-        search=search.id,
-        reason=reason,
-        candidates=[p.key for p in picks],
+        confirming=[p.key for p in picks],
         epochs=epochs,
     )
     if search.status == sstate.PAUSED:
@@ -761,18 +750,26 @@ def _enter_final(session: Session, search: Search, reason: str) -> Next:
     if search.best_candidate_id is None:
         _finish(session, search, sstate.FAILED, "no candidate trained successfully")
         return Next()
-    search.phase = sstate.PHASE_FINAL
+    _enter_phase(session, search, sstate.PHASE_FINAL, reason, "search entering final training")
+    return Next(finalize=True)
+
+
+def _enter_phase(
+    session: Session, search: Search, phase: str, reason: str, message: str, **detail: Any
+) -> None:
+    """Move a running search to its next phase: stored, announced to clients, logged."""
+    search.phase = phase
     search.enqueued_at = utcnow()
     ev.add_event(
         session,
         search.id,
         ev.SEARCH_STATUS,
         status=search.status,
-        phase=sstate.PHASE_FINAL,
+        phase=phase,
         reason=reason,
+        **detail,
     )
-    log(logger, "search entering final training", search=search.id, reason=reason)
-    return Next(finalize=True)
+    log(logger, message, search=search.id, reason=reason, **detail)
 
 
 def _finish(session: Session, search: Search, status: str, error: str | None = None) -> None:
