@@ -42,6 +42,7 @@ from backend.search.space import SearchSpace
 from backend.services import events as ev
 from backend.services.artifacts import sha256_of
 from backend.services.candidates import stats_for
+from backend.services.workers import alive_after
 
 logger = logging.getLogger("nasboard.runner")
 
@@ -669,8 +670,9 @@ def _confirm_reserve(session: Session, search: Search) -> float:
 
 
 def _live_workers(session: Session) -> int:
-    """Workers that reported in the last two heartbeats: they train confirmations in parallel."""
-    since = utcnow() - timedelta(seconds=2 * _settings().heartbeat_s)
+    """Workers alive by the registry's rule (``services.workers.alive_after``: the registry
+    stamps them every reconcile interval): they train confirmations in parallel."""
+    since = alive_after(_settings().reconcile_s, utcnow())
     count = session.scalar(
         select(func.count()).select_from(Worker).where(Worker.heartbeat_at >= since)
     )
