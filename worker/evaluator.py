@@ -31,6 +31,9 @@ from worker.model_builder import build_model, compile_model
 EpochHook = Callable[[int, dict[str, float]], bool]
 # should_stop() -> stop now? Polled between batches, so a cancel is honoured mid-epoch.
 StopHook = Callable[[], bool]
+# hopeless(epoch, point) -> stop this candidate now, keeping its result? Asked after each epoch
+# (backend.search.early_stop's rule, applied by the caller that knows the peers).
+HopelessHook = Callable[[int, dict[str, float]], bool]
 
 STOP_POLL_S = 1.0
 
@@ -45,6 +48,8 @@ class TrainResult:
     history: list[dict[str, float]]
     metrics: dict[str, float]
     stopped: bool = False
+    # The epoch after which the hopeless hook stopped it (a result, unlike ``stopped``).
+    early_stopped_at: int | None = None
 
 
 @dataclass
@@ -116,12 +121,19 @@ def device_description() -> str:
 
 
 class _Stream(keras.callbacks.Callback):
-    def __init__(self, on_epoch: EpochHook | None, should_stop: StopHook | None) -> None:
+    def __init__(
+        self,
+        on_epoch: EpochHook | None,
+        should_stop: StopHook | None,
+        hopeless: HopelessHook | None = None,
+    ) -> None:
         super().__init__()
         self.on_epoch = on_epoch
         self.should_stop = should_stop
+        self.hopeless = hopeless
         self.history: list[dict[str, float]] = []
         self.stopped = False
+        self.early_stopped_at: int | None = None
         self._last_poll = time.monotonic()
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
@@ -148,6 +160,9 @@ class _Stream(keras.callbacks.Callback):
         self.history.append(point)
         if self.on_epoch is not None and not self.on_epoch(epoch + 1, point):
             self.stopped = True
+            self.model.stop_training = True
+        elif self.hopeless is not None and self.hopeless(epoch + 1, point):
+            self.early_stopped_at = epoch + 1
             self.model.stop_training = True
 
 
@@ -182,6 +197,7 @@ def _fit(
     batch_size: int,
     seed: int,
     hooks: tuple[EpochHook | None, StopHook | None],
+    hopeless: HopelessHook | None = None,
     mixed_precision: bool = False,
     jit_compile: bool = False,
 ) -> tuple[keras.Model, _Stream]:
@@ -201,7 +217,7 @@ def _fit(
     else:
         model = build_model(genome, train[0].shape[1:], num_classes)
     compile_model(model, genome, jit_compile=True if jit_compile else "auto")
-    stream = _Stream(*hooks)
+    stream = _Stream(*hooks, hopeless)
     model.fit(
         _dataset(*train, batch_size, seed),
         validation_data=_dataset(*validation, batch_size, None) if validation else None,
@@ -222,10 +238,14 @@ def train_candidate(
     seed: int,
     on_epoch: EpochHook | None = None,
     should_stop: StopHook | None = None,
+    hopeless: HopelessHook | None = None,
     mixed_precision: bool = False,
     jit_compile: bool = False,
 ) -> TrainResult:
-    """Train on the train split, score on validation; the test split is not touched."""
+    """Train on the train split, score on validation; the test split is not touched.
+
+    ``hopeless`` may end training after an epoch; the result is then scored at that epoch
+    (``early_stopped_at``, ``metrics["epochs_trained"]``)."""
     model, stream = _fit(
         genome,
         (data.x_train, data.y_train),
@@ -235,14 +255,23 @@ def train_candidate(
         batch_size=batch_size,
         seed=seed,
         hooks=(on_epoch, should_stop),
+        hopeless=hopeless,
         mixed_precision=mixed_precision,
         jit_compile=jit_compile,
     )
     last = stream.history[-1] if stream.history else {}
     metrics = dict(last)
     metrics["epochs_trained"] = float(len(stream.history))
+    if stream.early_stopped_at is not None:
+        metrics["early_stopped_at"] = float(stream.early_stopped_at)
     metrics["latency_ms"] = inference_latency_ms(model, data.x_val)
-    return TrainResult(model=model, history=stream.history, metrics=metrics, stopped=stream.stopped)
+    return TrainResult(
+        model=model,
+        history=stream.history,
+        metrics=metrics,
+        stopped=stream.stopped,
+        early_stopped_at=stream.early_stopped_at,
+    )
 
 
 def classification_report(

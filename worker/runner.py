@@ -8,6 +8,7 @@ Tasks (worker.tasks) stay thin and only call these functions.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import socket
 import uuid
@@ -36,7 +37,8 @@ from backend.search.confirm import (
     pick_for_confirmation,
     reserve_seconds,
 )
-from backend.search.engine import Engine, EngineConfig, Proposal, Result
+from backend.search.early_stop import EarlyStopRule, is_hopeless, stop_threshold
+from backend.search.engine import BASELINE_ORIGIN, Engine, EngineConfig, Proposal, Result
 from backend.search.genome import genome_hash
 from backend.search.space import SearchSpace
 from backend.services import events as ev
@@ -191,6 +193,8 @@ class Claim:
     # Per-search accelerator options (SearchCreate); absent from older searches' configs.
     mixed_precision: bool = False
     jit_compile: bool = False
+    # The search's median-stopping rule, for the candidates it applies to (None: never stop).
+    early_stop: EarlyStopRule | None = None
 
 
 def _over_budget(search: Search, reserve_s: float = 0.0) -> bool:
@@ -296,6 +300,7 @@ def _claim(db: Database, candidate_id: int) -> tuple[Claim | None, int | None]:
                 batch_size=int(cfg["batch_size"]),
                 mixed_precision=bool(cfg.get("mixed_precision", False)),
                 jit_compile=bool(cfg.get("jit_compile", False)),
+                early_stop=_early_stop_rule(cfg, candidate),
             ),
             None,
         )
@@ -351,6 +356,7 @@ def _settle(session: Session, candidate: Candidate, status: str, error: str | No
         flops=candidate.flops,
         origin=candidate.origin,
         error=error,
+        early_stopped_at=(candidate.metrics or {}).get("early_stopped_at"),
     )
     log(
         logger,
@@ -362,6 +368,7 @@ def _settle(session: Session, candidate: Candidate, status: str, error: str | No
         status=status,
         val_accuracy=candidate.val_accuracy,
         error=error,
+        early_stopped_at=(candidate.metrics or {}).get("early_stopped_at"),
     )
 
 
@@ -394,6 +401,52 @@ def record_epoch(db: Database, claim_: Claim, epoch: int, point: dict[str, float
         )
         over = _over_budget(search) and candidate.origin != CONFIRM_ORIGIN
         return search.status in sstate.ACTIVE and not over
+
+
+def _early_stop_rule(cfg: dict[str, Any], candidate: Candidate) -> EarlyStopRule | None:
+    """The rule, unless the search has it off or this is the reference CNN or a confirmation
+    (those are trained in full on purpose)."""
+    if not cfg.get("early_stop") or candidate.origin in (CONFIRM_ORIGIN, BASELINE_ORIGIN):
+        return None
+    return EarlyStopRule(
+        quantile=float(cfg.get("early_stop_quantile", 0.5)),
+        min_peers=int(cfg.get("early_stop_min_peers", 5)),
+    )
+
+
+def hopeless(db: Database, claim_: Claim, epoch: int, point: dict[str, float]) -> bool:
+    """Whether the candidate should stop after ``epoch``: the median-stopping rule against the
+    search's candidates that completed and reached this epoch (confirmations aside)."""
+    rule = claim_.early_stop
+    if rule is None or epoch >= claim_.epochs:
+        return False
+    with db.read() as session:
+        peers = session.scalars(
+            select(EpochMetric.val_accuracy)
+            .join(Candidate, Candidate.id == EpochMetric.candidate_id)
+            .where(
+                Candidate.search_id == claim_.search_id,
+                Candidate.status == cstate.COMPLETED,
+                Candidate.origin != CONFIRM_ORIGIN,
+                EpochMetric.epoch == epoch,
+                EpochMetric.val_accuracy.is_not(None),
+            )
+        ).all()
+    values = [float(p) for p in peers if p is not None]  # the query excludes NULLs already
+    value = point.get("val_accuracy", math.nan)
+    stop = is_hopeless(value, epoch, claim_.epochs, values, rule)
+    if stop:
+        log(
+            logger,
+            "candidate stopped early: hopeless",
+            search=claim_.search_id,
+            candidate=claim_.candidate_id,
+            epoch=epoch,
+            val_accuracy=value,
+            threshold=stop_threshold(values, rule),
+            peers=len(values),
+        )
+    return stop
 
 
 def heartbeat(db: Database, claim_: Claim) -> bool:
@@ -864,7 +917,7 @@ def finish_final(
         _store_artifact(session, db, search.id, None, BEST_MODEL, model_path)
         baseline = session.scalar(
             select(Candidate).where(
-                Candidate.search_id == search.id, Candidate.origin == "baseline"
+                Candidate.search_id == search.id, Candidate.origin == BASELINE_ORIGIN
             )
         )
         search.final_metrics = {

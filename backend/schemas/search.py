@@ -48,6 +48,20 @@ class SearchBase(BaseModel):
     confirm_epochs: int | None = Field(
         default=None, ge=1, le=200, description="Epochs of a confirmation; default final_epochs"
     )
+    early_stop: bool = Field(
+        default=False,
+        description=(
+            "Stop a candidate after an epoch when its validation accuracy is below"
+            " early_stop_quantile of the candidates that reached that epoch (the median-stopping"
+            " rule); its result is kept, scored at that epoch"
+        ),
+    )
+    early_stop_quantile: float = Field(
+        default=0.5, gt=0.0, lt=1.0, description="0.5: stop below the median"
+    )
+    early_stop_min_peers: int = Field(
+        default=5, ge=1, le=1000, description="Peers needed at an epoch before anyone is stopped"
+    )
     include_baseline: bool = Field(
         default=True, description="Train the seed's hand-designed CNN as candidate 0"
     )

@@ -39,6 +39,10 @@ STATE_VERSION = 1
 MAX_ATTEMPTS = 30
 
 
+# The origin of the seed's hand-designed CNN when a search includes it as a reference.
+BASELINE_ORIGIN = "baseline"
+
+
 @dataclass(frozen=True)
 class EngineConfig:
     strategy: str  # "evolution" | "aging" | "random" | "nsga2"
@@ -374,7 +378,10 @@ class Engine:
             make = lambda attempt: ctx.random()  # noqa: E731
             if self.generation == 0 and cfg.include_baseline:
                 base = Child(
-                    baseline_genome(cfg.input_shape), (), "baseline", "the seed's hand-designed CNN"
+                    baseline_genome(cfg.input_shape),
+                    (),
+                    BASELINE_ORIGIN,
+                    "the seed's hand-designed CNN",
                 )
                 facts = self._acceptable(base.genome)
                 if facts is not None and not space_violations(decode(base.genome), cfg.space):

@@ -13,6 +13,7 @@ from backend.db.models.candidate import DONE
 from backend.db.models.search import TERMINAL
 from backend.schemas.candidate import CandidatePublic
 from backend.schemas.search import BestSummary, Progress, SearchPublic
+from backend.search.engine import BASELINE_ORIGIN
 
 
 def candidates_with_models(session: Session, ids: list[int]) -> set[int]:
@@ -108,7 +109,9 @@ def search_public(session: Session, search: Search) -> SearchPublic:
     )
     best = session.get(Candidate, search.best_candidate_id) if search.best_candidate_id else None
     baseline = session.scalar(
-        select(Candidate).where(Candidate.search_id == search.id, Candidate.origin == "baseline")
+        select(Candidate).where(
+            Candidate.search_id == search.id, Candidate.origin == BASELINE_ORIGIN
+        )
     )
     has_model = session.scalar(
         select(func.count())

@@ -13,6 +13,7 @@ import httpx
 import pytest
 import yaml
 
+from backend.search.early_stop import EarlyStopRule, is_hopeless
 from tests.support.processes import NASBOARD, Proc, nasboard_env, start_server
 from tests.support.scenario import tiny_search
 from tests.support.sse import read_events, read_until
@@ -234,3 +235,66 @@ def test_confirm_top_of_one_is_refused_naming_the_field(server: tuple[Proc, str]
     )
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"][-1] == "confirm_top"
+
+
+def _epoch_values(url: str, candidate_id: int) -> dict[int, float]:
+    detail = httpx.get(f"{url}/api/candidates/{candidate_id}").json()
+    return {e["epoch"]: e["val_accuracy"] for e in detail["epochs"]}
+
+
+def test_early_stop_cuts_exactly_the_candidates_below_their_peers_median(
+    server: tuple[Proc, str],
+) -> None:
+    """The embedded worker trains one candidate at a time, so the peers each candidate was
+    judged against are the completed candidates that finished before it started: replay the
+    median-stopping rule on the stored curves and compare, candidate by candidate."""
+    _, url = server
+    search_id = _submit(
+        url,
+        population_size=6,
+        generations=2,
+        epochs_per_candidate=3,
+        early_stop=True,
+        early_stop_quantile=0.5,
+        early_stop_min_peers=2,
+    )
+    events = read_events(f"{url}/api/searches/{search_id}/events", timeout=300)
+    search = httpx.get(f"{url}/api/searches/{search_id}").json()
+    assert search["status"] == "succeeded", search
+    rule = EarlyStopRule(quantile=0.5, min_peers=2)
+    trained = sorted(
+        (c for c in _items(url, search_id) if c["status"] == "completed"),
+        key=lambda c: c["started_at"],
+    )
+    curves = {c["id"]: _epoch_values(url, c["id"]) for c in trained}
+    stopped = []
+    for i, c in enumerate(trained):
+        before = [d for d in trained[:i] if d["finished_at"] <= c["started_at"]]
+        expected = None
+        for epoch in (1, 2):
+            peers = [curves[d["id"]][epoch] for d in before if epoch in curves[d["id"]]]
+            if is_hopeless(curves[c["id"]][epoch], epoch, 3, peers, rule):
+                expected = epoch
+                break
+        got = c["metrics"].get("early_stopped_at")
+        assert (None if got is None else int(got)) == expected, (c["id"], curves, before)
+        # Scored at the epoch it reached; the rest of its curve was never trained.
+        assert sorted(curves[c["id"]]) == list(range(1, (expected or 3) + 1))
+        assert c["metrics"]["epochs_trained"] == float(expected or 3)
+        if expected:
+            stopped.append(c["id"])
+    assert stopped, "the rule never applied: the test would prove nothing"
+    assert len(stopped) < len(trained)
+    assert search["best"]["candidate_id"] not in stopped
+    finished = {e.data["candidate_id"]: e.data for e in events if e.type == "candidate_finished"}
+    assert all(finished[cid]["early_stopped_at"] for cid in stopped)
+
+
+def test_early_stop_settings_are_checked_naming_the_field(server: tuple[Proc, str]) -> None:
+    _, url = server
+    presets = httpx.get(f"{url}/api/presets", timeout=10).json()
+    for field, value in (("early_stop_quantile", 1.0), ("early_stop_min_peers", 0)):
+        body = tiny_search(presets, early_stop=True, **{field: value})
+        response = httpx.post(f"{url}/api/searches", json=body, timeout=30)
+        assert response.status_code == 422, response.text
+        assert response.json()["detail"][0]["loc"][-1] == field
