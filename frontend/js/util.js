@@ -89,6 +89,12 @@ export function badge(status, extra = "") {
     STATUS_LABEL[status] || status);
 }
 
+/** "stopped early" next to a candidate the median-stopping rule cut (null otherwise). */
+export function earlyStopBadge(c) {
+  const at = c.metrics && c.metrics.early_stopped_at;
+  return at ? h("span", { class: "badge badge-early", title: `below its peers after epoch ${at}: stopped there, scored at that epoch` }, `stopped early · epoch ${at}`) : null;
+}
+
 /** Not over yet: can be cancelled, and its event stream stays open (paused included). */
 export const ACTIVE = new Set(["queued", "running", "paused"]);
 

@@ -196,3 +196,39 @@ def test_stream_ignores_replayed_events(page):
     page.goto(page.base + "/")
     result = page.evaluate(SSE_DEDUPE_JS, items[0]["id"])
     assert result == {"seen": [3, 4, 5], "resumed": [11], "lastId": 5}
+
+
+def test_early_stop_from_the_form_marks_the_candidates_it_cut(page, screenshots):
+    fill_search(page, "e2e: early stop", population=6, generations=1, epochs=3)
+    page.get_by_label("Stop hopeless candidates after an epoch").check()
+    page.get_by_label("Early stop below quantile").fill("0.5")
+    page.get_by_label("Early stop after peers").fill("2")
+    page.get_by_role("button", name="Start search").click()
+    page.wait_for_url(re.compile(r"/searches/\d+$"))
+    search_id = int(page.url.rsplit("/", 1)[1])
+    config = httpx.get(f"{page.base}/api/searches/{search_id}").json()["config"]
+    assert (
+        config["early_stop"],
+        config["early_stop_quantile"],
+        config["early_stop_min_peers"],
+    ) == (
+        True,
+        0.5,
+        2,
+    )
+    page.locator("h1 .badge-succeeded").wait_for(timeout=180_000)
+    items = httpx.get(f"{page.base}/api/searches/{search_id}/candidates").json()["items"]
+    cut = {
+        c["id"]: int(c["metrics"]["early_stopped_at"])
+        for c in items
+        if c["metrics"].get("early_stopped_at")
+    }
+    assert cut, "six 3-epoch candidates against a median of two peers: some must be cut"
+    table = page.locator("#candidates-table")
+    table.locator(".badge-early").first.wait_for()
+    for cid, epoch in cut.items():
+        row = table.locator(f"tr[data-candidate-id='{cid}']")
+        if row.count():  # the table's first page
+            assert row.locator(".badge-early").inner_text() == f"stopped early · epoch {epoch}"
+    page.evaluate("window.scrollTo(0, document.getElementById('candidates-table').offsetTop - 80)")
+    page.screenshot(path=str(screenshots / "early_stop.png"))

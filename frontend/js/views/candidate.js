@@ -5,7 +5,7 @@ import { COLORS, baseLayout, draw, purge } from "../charts.js";
 import { setConnection } from "../conn.js";
 import { legend, renderGraph } from "../graph.js";
 import { SearchStream } from "../sse.js";
-import { badge, duration, h, num, originLabel, pct, set } from "../util.js";
+import { badge, duration, earlyStopBadge, h, num, originLabel, pct, set } from "../util.js";
 
 export const nav = "list";
 
@@ -48,7 +48,7 @@ export async function mount(root, params) {
       h("div", {},
         h("nav", { class: "crumbs", "aria-label": "Breadcrumb" },
           h("a", { href: "/" }, "Searches"), " / ", h("a", { href: `/searches/${searchId}` }, search.name), ` / #${cid}`),
-        h("h1", {}, `Candidate #${cid} `, badge(c.status, c.error || ""),
+        h("h1", {}, `Candidate #${cid} `, badge(c.status, c.error || ""), " ", earlyStopBadge(c),
           search.best && search.best.candidate_id === cid ? h("span", { class: "badge badge-best" }, "★ best of the search") : null,
           c.origin === "baseline" ? h("span", { class: "badge badge-queued" }, "seed baseline") : null),
         h("p", { class: "muted" }, `generation ${c.generation} · index ${c.index} · ${originLabel(c.origin)}${c.attempts > 1 ? ` · ${c.attempts} attempts` : ""}`),

@@ -96,6 +96,18 @@ export async function mount(root, _params, query) {
     h("p", { class: "hint", id: "accelerator-hint" },
       "Both pay on GPU workers only; on CPUs leave them off (they slow training down). The final retraining of the best network runs in float32."));
 
+  // Early stopping of hopeless candidates (backend.search.early_stop): off by default.
+  const earlyBox = h("input", { type: "checkbox", id: "f-early_stop", name: "early_stop", checked: pick("early_stop", false) });
+  fields.early_stop = earlyBox;
+  errs.set("early_stop", h("p", { class: "field-error", id: "f-early_stop-error", hidden: true }));
+  const earlyStop = h("fieldset", { class: "field early-stop", "aria-describedby": "early-stop-hint" },
+    h("legend", {}, "Early stopping"),
+    h("label", { class: "check", for: "f-early_stop" }, earlyBox,
+      h("span", {}, "Stop hopeless candidates after an epoch")),
+    errs.get("early_stop"),
+    h("p", { class: "hint", id: "early-stop-hint" },
+      "A candidate below the chosen quantile of the candidates that reached the same epoch stops there; its result is kept at that epoch. The baseline and confirmations always train in full."));
+
   const presetSelect = h("select", { id: "preset", "aria-describedby": "preset-hint" },
     presetNames.map((n) => h("option", { value: n, selected: n === startPreset }, n)),
     h("option", { value: "custom", selected: startPreset === "custom" }, "custom"));
@@ -147,8 +159,11 @@ export async function mount(root, _params, query) {
           field("final_epochs", "Final training epochs", numInput(cloneId ? cfg.final_epochs : "", { min: 1, max: 200, step: 1, placeholder: "auto" }), "the best network is retrained, then tested"),
           field("confirm_top", "Confirm the best", numInput(pick("confirm_top", 0), { min: 0, max: 16, step: 1 }), "0: off; else train the best N again for longer and keep the best of those"),
           field("confirm_epochs", "Confirmation epochs", numInput(cloneId ? cfg.confirm_epochs : "", { min: 1, max: 200, step: 1, placeholder: "= final" })),
+          field("early_stop_quantile", "Early stop below quantile", numInput(pick("early_stop_quantile", 0.5), { min: 0.05, max: 0.95, step: 0.05 }), "0.5: below the median"),
+          field("early_stop_min_peers", "Early stop after peers", numInput(pick("early_stop_min_peers", 5), { min: 1, max: 1000, step: 1 }), "candidates needed at an epoch first"),
           field("time_budget_s", "Time budget (minutes)", numInput(cfg.time_budget_s ? +(cfg.time_budget_s / 60).toFixed(2) : "", { min: 0, step: "any", placeholder: "none" }), "stop after this long"),
           field("target_accuracy", "Target accuracy", numInput(pick("target_accuracy", ""), { min: 0, max: 1, step: 0.01, placeholder: "none, e.g. 0.95" }), "stop once a candidate reaches it (0–1)")),
+        earlyStop,
         accelerator),
       h("section", { class: "card" },
         h("h2", {}, "Search space"),
@@ -260,6 +275,9 @@ export async function mount(root, _params, query) {
       final_epochs: optional("final_epochs"),
       confirm_top: Number(fields.confirm_top.value),
       confirm_epochs: optional("confirm_epochs"),
+      early_stop: earlyBox.checked,
+      early_stop_quantile: Number(fields.early_stop_quantile.value),
+      early_stop_min_peers: Number(fields.early_stop_min_peers.value),
       include_baseline: baselineBox.checked,
       mixed_precision: accel.mixed_precision.checked,
       jit_compile: accel.jit_compile.checked,
@@ -273,7 +291,7 @@ export async function mount(root, _params, query) {
     const problems = [];
     if (!body.name) problems.push(["name", "Give the search a name."]);
     if (!body.dataset) problems.push(["dataset", "Pick a dataset."]);
-    for (const k of ["population_size", "generations", "epochs_per_candidate", "batch_size", "seed", "tournament_size", "elitism", "confirm_top"]) {
+    for (const k of ["population_size", "generations", "epochs_per_candidate", "batch_size", "seed", "tournament_size", "elitism", "confirm_top", "early_stop_min_peers"]) {
       if (!Number.isInteger(body[k])) problems.push([k, "Enter a whole number."]);
     }
     return problems;

@@ -4,7 +4,7 @@ import { api } from "../api.js";
 import { COLORS, baseLayout, draw, purge } from "../charts.js";
 import { renderGraph } from "../graph.js";
 import { setQuery } from "../router.js";
-import { badge, debounce, duration, h, num, originLabel, pct, set } from "../util.js";
+import { badge, debounce, earlyStopBadge, duration, h, num, originLabel, pct, set } from "../util.js";
 
 const PAGE = 15;
 const COLUMNS = [
@@ -86,7 +86,7 @@ export function createCandidateTable(search, { onOpen }) {
         h("td", { class: "col-check" }, box),
         h("td", {}, h("a", { href }, `#${c.id}`)),
         h("td", {}, c.generation), h("td", {}, c.index),
-        h("td", {}, badge(c.status, c.error || "")),
+        h("td", {}, badge(c.status, c.error || ""), " ", earlyStopBadge(c)),
         h("td", { title: c.detail || "" }, originLabel(c.origin)),
         h("td", { class: "num strong" }, pct(c.val_accuracy)),
         h("td", { class: "num" }, num(c.params)), h("td", { class: "num" }, num(c.flops)),
