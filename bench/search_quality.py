@@ -65,6 +65,11 @@ from typing import Any
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 NASBOARD_STRATEGIES = ("evolution", "aging", "random", "nsga2")
+# The same strategies with the median-stopping rule on (``backend.search.early_stop``); not in
+# the default ``all``: name them (``--methods evolution,evolution-es``) to measure the rule.
+EARLY_STOP_SUFFIX = "-es"
+EARLY_STOP_METHODS = tuple(s + EARLY_STOP_SUFFIX for s in NASBOARD_STRATEGIES)
+NASBOARD_METHODS = NASBOARD_STRATEGIES + EARLY_STOP_METHODS
 PEERS = ("keras-tuner-random", "optuna-tpe")
 ALL_METHODS = ("baseline", *NASBOARD_STRATEGIES, *PEERS)
 TARGET_ACC = 0.90
@@ -88,6 +93,10 @@ class Trial:
     params: int | None = None
     flops: int | None = None
     epoch_s: list[float] = field(default_factory=list)
+    val_curve: list[float] = field(default_factory=list)  # validation accuracy per epoch
+    # nasboard's early stop: the epoch after which the median-stopping rule ended it (reason
+    # "early stop": scored at that epoch, told to the engine, not counted as useful).
+    early_stopped_at: int | None = None
 
 
 @dataclass
@@ -116,6 +125,14 @@ class MethodResult:
     def per_minute(self) -> float:
         return self.useful / (self.wall_s / 60.0) if self.wall_s > 0 else 0.0
 
+    @property
+    def early_stopped(self) -> int:
+        return sum(t.early_stopped_at is not None for t in self.trials)
+
+    @property
+    def epochs_trained(self) -> int:
+        return sum(len(t.epoch_s) for t in self.trials)
+
     def best(self) -> Trial | None:
         ok = [t for t in self.trials if t.useful and t.val_accuracy is not None]
         return max(ok, key=lambda t: (t.val_accuracy, -t.index)) if ok else None
@@ -141,6 +158,8 @@ class MethodResult:
             "proposed": self.proposed,
             "wall_s": round(self.wall_s, 1),
             "candidates_per_min": round(self.per_minute, 3),
+            "early_stopped": self.early_stopped,
+            "epochs_trained": self.epochs_trained,
             "best_val_accuracy": None if best is None else best.val_accuracy,
             "first_val_at_0.90_s": self.first_at_target_s,
             "final_test_accuracy": self.final_test_accuracy,
@@ -298,6 +317,7 @@ class Protocol:
     flops_factor: float | None
     confirm_top: int = 0
     confirm_epochs: int | None = None  # None: final_epochs
+    early_stop: Any = None  # backend.search.early_stop.EarlyStopRule of the -es methods
     verbose: bool = True
 
     def say(self, msg: str) -> None:
@@ -322,8 +342,10 @@ def _train_nasboard(
     deadline: float,
     index: int,
     epochs: int | None = None,
+    hopeless: Callable[[int, dict[str, float]], bool] | None = None,
 ) -> Trial:
-    """One candidate exactly as the worker trains it (``worker.evaluator.train_candidate``)."""
+    """One candidate exactly as the worker trains it (``worker.evaluator.train_candidate``),
+    with the worker's early-stop hook when the method has the rule on."""
     from worker import evaluator
 
     guard = Guard(p.epoch_cap_s, deadline)
@@ -333,6 +355,7 @@ def _train_nasboard(
 
     def on_epoch(epoch: int, point: dict[str, float]) -> bool:
         guard.epoch_ended()
+        trial.val_curve.append(point.get("val_accuracy", math.nan))
         return True
 
     try:
@@ -345,11 +368,20 @@ def _train_nasboard(
             seed=seed,
             on_epoch=on_epoch,
             should_stop=guard.should_stop,
+            hopeless=hopeless,
         )
         val = result.metrics.get("val_accuracy")
         trial.val_accuracy = None if val is None or not math.isfinite(val) else float(val)
-        trial.useful = not result.stopped and trial.val_accuracy is not None
-        trial.reason = guard.reason if result.stopped else ("" if trial.useful else "nonfinite")
+        trial.early_stopped_at = result.early_stopped_at
+        trial.useful = (
+            not result.stopped and trial.val_accuracy is not None and not result.early_stopped_at
+        )
+        if result.stopped:
+            trial.reason = guard.reason
+        elif result.early_stopped_at:
+            trial.reason = "early stop"
+        else:
+            trial.reason = "" if trial.useful else "nonfinite"
     except evaluator.NonFiniteLoss:
         trial.reason = "nonfinite"
     except Exception as exc:  # a genome that does not build, an OOM...
@@ -360,7 +392,8 @@ def _train_nasboard(
     return trial
 
 
-def run_nasboard(strategy: str, p: Protocol) -> MethodResult:
+def run_nasboard(strategy: str, p: Protocol, early_stop: Any = None) -> MethodResult:
+    """``early_stop``: a ``backend.search.early_stop.EarlyStopRule`` (the ``-es`` methods)."""
     from backend.search.confirm import (
         confirmed_winner,
         next_step_seconds,
@@ -368,11 +401,17 @@ def run_nasboard(strategy: str, p: Protocol) -> MethodResult:
         reserve_seconds,
     )
     from backend.search.cost import cost
-    from backend.search.engine import Engine, EngineConfig, Result
+    from backend.search.early_stop import is_hopeless
+    from backend.search.engine import BASELINE_ORIGIN, Engine, EngineConfig, Result
     from backend.search.space import PRESETS, baseline_genome
 
     space = PRESETS["seed"]
-    res = MethodResult(strategy)
+    res = MethodResult(strategy + (EARLY_STOP_SUFFIX if early_stop else ""))
+    if early_stop:
+        res.notes.append(
+            f"early stop below the {early_stop.quantile:g} quantile of >= "
+            f"{early_stop.min_peers} peers"
+        )
     if p.flops_factor:
         _, base_flops = cost(baseline_genome(p.input_shape), p.input_shape, p.num_classes)
         space = space.model_copy(update={"max_flops": int(base_flops * p.flops_factor)})
@@ -401,6 +440,17 @@ def run_nasboard(strategy: str, p: Protocol) -> MethodResult:
         reserve = reserve_seconds(scored, p.confirm_top, confirm_epochs)
         return deadline - reserve - (next_step_seconds(scored, p.epochs, 1) if reserve else 0.0)
 
+    def hopeless(epoch: int, point: dict[str, float]) -> bool:
+        """The worker's rule (``worker.runner.hopeless``): against every candidate that
+        finished with a score and reached this epoch."""
+        peers = [
+            t.val_curve[epoch - 1]
+            for t in res.trials
+            if (t.useful or t.early_stopped_at) and len(t.val_curve) >= epoch
+        ]
+        value = point.get("val_accuracy", math.nan)
+        return is_hopeless(value, epoch, p.epochs, peers, early_stop)
+
     while time.monotonic() < search_deadline():
         proposals = engine.ask()
         if not proposals:
@@ -412,10 +462,20 @@ def run_nasboard(strategy: str, p: Protocol) -> MethodResult:
                 continue
             # the worker's per-candidate seed (worker.runner._claim)
             seed = p.seed * 100_003 + prop.generation * 1009 + prop.index
-            trial = _train_nasboard(prop.genome, seed, p, start, deadline, len(res.trials))
+            rule_applies = early_stop is not None and prop.origin != BASELINE_ORIGIN
+            trial = _train_nasboard(
+                prop.genome,
+                seed,
+                p,
+                start,
+                deadline,
+                len(res.trials),
+                hopeless=hopeless if rule_applies else None,
+            )
             res.trials.append(trial)
-            _say_trial(p, strategy, trial, prop.origin)
-            fitness = trial.val_accuracy if trial.useful else None
+            _say_trial(p, res.method, trial, prop.origin)
+            # an early-stopped candidate is scored at the epoch it reached, as in the worker
+            fitness = trial.val_accuracy if trial.useful or trial.early_stopped_at else None
             results.append(Result(prop.generation, prop.index, fitness, 0, 0))
         engine.tell(results)
     picks = pick_for_confirmation(_scored(res.trials), p.confirm_top)
@@ -428,7 +488,7 @@ def run_nasboard(strategy: str, p: Protocol) -> MethodResult:
             source.genome, seed, p, start, deadline, source.index, epochs=confirm_epochs
         )
         res.confirmations.append(trial)
-        _say_trial(p, strategy, trial, f"confirm x{confirm_epochs}")
+        _say_trial(p, res.method, trial, f"confirm x{confirm_epochs}")
     # a confirmation keeps its source's index, so the winner's key names both
     winner = confirmed_winner(_scored(res.confirmations))
     if winner is not None:
@@ -668,6 +728,10 @@ RUNNERS: dict[str, Callable[[Protocol], MethodResult]] = {
     "keras-tuner-random": run_keras_tuner,
     "optuna-tpe": run_optuna,
     **{s: (lambda p, s=s: run_nasboard(s, p)) for s in NASBOARD_STRATEGIES},  # type: ignore[misc]
+    **{
+        s + EARLY_STOP_SUFFIX: (lambda p, s=s: run_nasboard(s, p, p.early_stop))  # type: ignore[misc]
+        for s in NASBOARD_STRATEGIES
+    },
 }
 
 PROTOCOL: Protocol  # set by main(); the peers' hooks read it
@@ -747,7 +811,7 @@ def report(results: list[MethodResult], p: Protocol) -> dict[str, Any]:
     ratios: dict[str, Any] = {}
     kt_res = by.get("keras-tuner-random")
     print()
-    for s in NASBOARD_STRATEGIES:
+    for s in NASBOARD_METHODS:
         if s not in by:
             continue
         mine = by[s]
@@ -762,7 +826,7 @@ def report(results: list[MethodResult], p: Protocol) -> dict[str, Any]:
             )
         deltas = {}
         for other in results:
-            if other.method in NASBOARD_STRATEGIES or other.final_test_accuracy is None:
+            if other.method in NASBOARD_METHODS or other.final_test_accuracy is None:
                 continue
             if mine.final_test_accuracy is None:
                 continue
@@ -776,6 +840,7 @@ def report(results: list[MethodResult], p: Protocol) -> dict[str, Any]:
                 f"(target: higher than every peer and the baseline: {'PASS' if beats else 'FAIL'})"
             )
         ratios[s] = entry
+    early_stop_ab = _early_stop_ab(by)
     return {
         "protocol": {
             "dataset": p.dataset,
@@ -789,13 +854,44 @@ def report(results: list[MethodResult], p: Protocol) -> dict[str, Any]:
             "flops_factor": p.flops_factor,
             "confirm_top": p.confirm_top,
             "confirm_epochs": p.confirm_epochs or p.final_epochs,
+            "early_stop": None if p.early_stop is None else asdict(p.early_stop),
             "tf_threads": os.environ.get("NASBOARD_TF_THREADS"),
         },
         "methods": rows,
         "ratios": ratios,
+        "early_stop_ab": early_stop_ab,
         "trials": {r.method: [asdict(t) for t in r.trials] for r in results},
         "final_genomes": {r.method: r.final_genome for r in results},
     }
+
+
+def _early_stop_ab(by: dict[str, MethodResult]) -> dict[str, Any]:
+    """Each strategy run with and without early stop in this run, side by side."""
+    out: dict[str, Any] = {}
+    for s in NASBOARD_STRATEGIES:
+        off, on = by.get(s), by.get(s + EARLY_STOP_SUFFIX)
+        if off is None or on is None:
+            continue
+        row = {}
+        for name, r in (("off", off), ("on", on)):
+            best = r.best()
+            row[name] = {
+                "scored_per_min": round((r.useful + r.early_stopped) / (r.wall_s / 60), 3),
+                "full_per_min": round(r.per_minute, 3),
+                "early_stopped": r.early_stopped,
+                "epochs_trained": r.epochs_trained,
+                "best_val_accuracy": None if best is None else best.val_accuracy,
+                "final_test_accuracy": r.final_test_accuracy,
+            }
+            print(
+                f"early stop {name:<3} {s:<10} scored {r.useful + r.early_stopped} "
+                f"({r.early_stopped} stopped early) = {row[name]['scored_per_min']:.2f}/min, "
+                f"fully trained {r.useful} = {r.per_minute:.2f}/min, epochs {r.epochs_trained}, "
+                f"best val {_fmt(row[name]['best_val_accuracy'])}, "
+                f"final test {_fmt(r.final_test_accuracy)}"
+            )
+        out[s] = row
+    return out
 
 
 # ----------------------------------------------------------------------------- main
@@ -832,6 +928,18 @@ def main(argv: list[str] | None = None) -> int:
         help="epochs of a confirmation (4: twice the candidates', half the final's)",
     )
     ap.add_argument(
+        "--early-stop-quantile",
+        type=float,
+        default=0.5,
+        help="the -es methods: stop below this quantile of the peers at the same epoch",
+    )
+    ap.add_argument(
+        "--early-stop-min-peers",
+        type=int,
+        default=5,
+        help="the -es methods: peers needed at an epoch before the rule applies",
+    )
+    ap.add_argument(
         "--threads", type=int, default=2, help="TensorFlow threads (NASBOARD_TF_THREADS)"
     )
     ap.add_argument("--json", help="write every figure and trial here")
@@ -841,7 +949,7 @@ def main(argv: list[str] | None = None) -> int:
     methods = list(ALL_METHODS) if args.methods == "all" else args.methods.split(",")
     unknown = [m for m in methods if m not in RUNNERS]
     if unknown:
-        ap.error(f"unknown methods {unknown}; choose from {', '.join(ALL_METHODS)}")
+        ap.error(f"unknown methods {unknown}; choose from {', '.join(RUNNERS)}")
 
     os.environ["NASBOARD_TF_THREADS"] = str(args.threads)
     import warnings
@@ -853,6 +961,7 @@ def main(argv: list[str] | None = None) -> int:
     tf.get_logger().setLevel("ERROR")  # retracing notes: one model per candidate is the point
 
     from backend.datasets.builtin import get_info, load
+    from backend.search.early_stop import EarlyStopRule
     from worker import evaluator  # noqa: F401  (configures TF threads and determinism)
 
     info = get_info(args.dataset)
@@ -874,6 +983,7 @@ def main(argv: list[str] | None = None) -> int:
         flops_factor=None if args.no_cost_filter else args.flops_factor,
         confirm_top=args.confirm_top,
         confirm_epochs=args.confirm_epochs,
+        early_stop=EarlyStopRule(args.early_stop_quantile, args.early_stop_min_peers),
         verbose=not args.quiet,
     )
     print(
