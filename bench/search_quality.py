@@ -398,6 +398,7 @@ def run_nasboard(strategy: str, p: Protocol, early_stop: Any = None) -> MethodRe
         confirmed_winner,
         next_step_seconds,
         pick_for_confirmation,
+        predict_seconds,
         reserve_seconds,
     )
     from backend.search.cost import cost
@@ -434,11 +435,22 @@ def run_nasboard(strategy: str, p: Protocol, early_stop: Any = None) -> MethodRe
         res.notes.append(f"confirm the best {p.confirm_top} for {confirm_epochs} epochs")
 
     def search_deadline() -> float:
-        """The budget less what confirming the current best few would take and, when that is
-        not nothing, one more candidate (as the worker's ``_confirm_reserve``)."""
+        """The budget less what confirming the current best few would take."""
+        return deadline - reserve_seconds(_scored(res.trials), p.confirm_top, confirm_epochs)
+
+    def fits(genome: dict[str, Any]) -> bool:
+        """Whether this candidate would end before the confirmation reserve: its time predicted
+        from its FLOPs (``predict_seconds``), else the 90th percentile of the measured ones (as
+        the worker's ``_confirm_reserve`` for a generation of one). Always, with no reserve."""
         scored = _scored(res.trials)
-        reserve = reserve_seconds(scored, p.confirm_top, confirm_epochs)
-        return deadline - reserve - (next_step_seconds(scored, p.epochs, 1) if reserve else 0.0)
+        end = search_deadline()
+        if end >= deadline:
+            return time.monotonic() < deadline
+        flops = _cost(genome, p)[1]
+        need = None if flops is None else predict_seconds(flops, scored, p.epochs)
+        if need is None:
+            need = next_step_seconds(scored, p.epochs, 1)
+        return time.monotonic() + need <= end
 
     def hopeless(epoch: int, point: dict[str, float]) -> bool:
         """The worker's rule (``worker.runner.hopeless``): against every candidate that
@@ -456,10 +468,12 @@ def run_nasboard(strategy: str, p: Protocol, early_stop: Any = None) -> MethodRe
         if not proposals:
             break
         results = []
+        started = 0
         for prop in proposals:
-            if time.monotonic() >= search_deadline():  # never started: not proposed
+            if not fits(prop.genome):  # never started: not proposed (a smaller one may fit)
                 results.append(Result(prop.generation, prop.index, None, 0, 0))
                 continue
+            started += 1
             # the worker's per-candidate seed (worker.runner._claim)
             seed = p.seed * 100_003 + prop.generation * 1009 + prop.index
             rule_applies = early_stop is not None and prop.origin != BASELINE_ORIGIN
@@ -478,6 +492,8 @@ def run_nasboard(strategy: str, p: Protocol, early_stop: Any = None) -> MethodRe
             fitness = trial.val_accuracy if trial.useful or trial.early_stopped_at else None
             results.append(Result(prop.generation, prop.index, fitness, 0, 0))
         engine.tell(results)
+        if not started:  # nothing of a whole generation fits before the reserve
+            break
     picks = pick_for_confirmation(_scored(res.trials), p.confirm_top)
     by_index = {t.index: t for t in res.trials}
     for i, pick in enumerate(picks):
@@ -502,13 +518,26 @@ def _scored(trials: list[Trial]) -> list[Any]:
     from backend.search.confirm import Scored
     from backend.search.genome import genome_hash
 
+    # Seconds per epoch: the candidate's measured epochs plus the typical per-candidate cost
+    # outside them (building, scoring), the median over candidates: the first candidate of a
+    # process also pays one-time start-up (~20 s here), which no later one pays again.
+    outside = sorted(t.ended_s - t.started_s - sum(t.epoch_s) for t in trials if t.epoch_s)
+    overhead = max(0.0, outside[len(outside) // 2]) if outside else 0.0
     out = []
     for t in trials:
         if not t.useful or t.genome is None:
             continue
-        # wall time per epoch, building and scoring included (as the worker's evaluator_s)
-        per_epoch = (t.ended_s - t.started_s) / len(t.epoch_s) if t.epoch_s else None
-        out.append(Scored(t.index, genome_hash(t.genome), t.val_accuracy, t.params or 0, per_epoch))
+        per_epoch = (sum(t.epoch_s) + overhead) / len(t.epoch_s) if t.epoch_s else None
+        out.append(
+            Scored(
+                t.index,
+                genome_hash(t.genome),
+                t.val_accuracy,
+                t.params or 0,
+                per_epoch,
+                t.flops,
+            )
+        )
     return out
 
 

@@ -35,8 +35,11 @@ from backend.search.confirm import (
     confirmed_winner,
     next_step_seconds,
     pick_for_confirmation,
+    predict_seconds,
     reserve_seconds,
+    schedule_seconds,
 )
+from backend.search.cost import cost
 from backend.search.early_stop import EarlyStopRule, is_hopeless, stop_threshold
 from backend.search.engine import BASELINE_ORIGIN, Engine, EngineConfig, Proposal, Result
 from backend.search.genome import genome_hash
@@ -670,7 +673,7 @@ def advance(db: Database, search_id: int) -> Next:
             reason = "generations done"
         elif target is not None and best is not None and (best.val_accuracy or 0) >= target:
             reason = f"target accuracy {target} reached"
-        elif _over_budget(search, _confirm_reserve(session, search)):
+        elif _over_budget(search, _confirm_reserve(session, search, engine)):
             reason = "time budget spent"
         if reason is not None:
             search.engine_state = engine.state_dict()
@@ -700,12 +703,17 @@ def _scored(session: Session, search: Search, *, confirmations: bool) -> list[Sc
         m = c.metrics or {}
         epochs, busy = float(m.get("epochs_trained") or 0), float(m.get("evaluator_s") or 0)
         per_epoch = busy / epochs if epochs and busy else None
-        out.append(Scored(c.id, c.genome_hash, c.val_accuracy, int(c.params or 0), per_epoch))
+        scored = Scored(c.id, c.genome_hash, c.val_accuracy, int(c.params or 0), per_epoch, c.flops)
+        out.append(scored)
     return sorted(out, key=lambda s: s.key)
 
 
-def _confirm_reserve(session: Session, search: Search) -> float:
-    """Seconds before the budget's end at which the search phase stops, so confirmation fits."""
+def _confirm_reserve(session: Session, search: Search, engine: Engine) -> float:
+    """Seconds before the budget's end at which the search phase stops, so confirmation fits:
+    confirming the current best few, plus the next generation, which would otherwise start just
+    ahead of the reserve and eat into it. The next generation's time is predicted from its own
+    proposals' FLOPs (``predict_seconds``; asking is idempotent) and, until enough candidates
+    were measured for that, taken at the 90th percentile of what was measured per epoch."""
     cfg = search.config
     top = int(cfg.get("confirm_top") or 0)
     if top < 2 or not cfg.get("time_budget_s"):
@@ -715,11 +723,15 @@ def _confirm_reserve(session: Session, search: Search) -> float:
     reserve = reserve_seconds(scored, top, _epochs(cfg, True), parallel=parallel)
     if not reserve:
         return 0.0
-    # ... and the next generation, which would otherwise start just ahead of it and eat into it
-    next_generation = next_step_seconds(
-        scored, _epochs(cfg, False), int(cfg["population_size"]), parallel=parallel
-    )
-    return reserve + next_generation
+    epochs = _epochs(cfg, False)
+    shape, classes = engine.config.input_shape, engine.config.num_classes
+    predicted = [
+        predict_seconds(cost(p.genome, shape, classes)[1], scored, epochs) for p in engine.ask()
+    ]
+    if predicted and all(d is not None for d in predicted):
+        return reserve + schedule_seconds([d or 0.0 for d in predicted], parallel)
+    population = int(cfg["population_size"])
+    return reserve + next_step_seconds(scored, epochs, population, parallel=parallel)
 
 
 def _live_workers(session: Session) -> int:

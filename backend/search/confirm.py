@@ -34,6 +34,7 @@ class Scored(Generic[K]):
     fitness: float | None  # None: failed
     params: int = 0
     seconds_per_epoch: float | None = None  # measured; None if unknown
+    flops: int | None = None  # known before training (backend.search.cost)
 
 
 def _usable(s: Scored[K]) -> bool:
@@ -94,6 +95,45 @@ def next_step_seconds(
         return 0.0
     slow = per_epoch[math.ceil(0.9 * len(per_epoch)) - 1]
     return slow * epochs * math.ceil(count / max(1, parallel))
+
+
+def predict_seconds(flops: int, scored: Sequence[Scored[K]], epochs: int) -> float | None:
+    """Seconds a candidate of ``flops`` FLOPs would take for ``epochs`` epochs, before it runs.
+
+    Seconds per epoch is fitted as a + b * FLOPs (least squares, b >= 0) on the candidates
+    measured so far, plus the 75th percentile of the fit's positive residuals (so a typical
+    candidate is not under-estimated) and never below the fastest measured. None with fewer
+    than 3 measurements: the caller falls back to ``next_step_seconds``. Why: the cost of a
+    genome is known before training, so the last candidates before the confirmation reserve
+    can be chosen to fit, instead of reserving for the slowest one that might come."""
+    points = [
+        (float(s.flops), float(s.seconds_per_epoch))
+        for s in scored
+        if s.flops is not None and s.seconds_per_epoch
+    ]
+    if len(points) < 3 or epochs < 1:
+        return None
+    n = len(points)
+    mean_x = sum(x for x, _ in points) / n
+    mean_y = sum(y for _, y in points) / n
+    var = sum((x - mean_x) ** 2 for x, _ in points)
+    slope = 0.0 if var == 0 else sum((x - mean_x) * (y - mean_y) for x, y in points) / var
+    slope = max(0.0, slope)
+    intercept = mean_y - slope * mean_x
+    residuals = sorted(max(0.0, y - (intercept + slope * x)) for x, y in points)
+    margin = residuals[math.ceil(0.75 * n) - 1]
+    fastest = min(y for _, y in points)
+    return (max(fastest, intercept + slope * flops) + margin) * epochs
+
+
+def schedule_seconds(durations: Sequence[float], parallel: int = 1) -> float:
+    """Wall time of these candidates on ``parallel`` workers, each taking the next one as it
+    comes free (the order of the queue); 0 for none."""
+    free = [0.0] * max(1, parallel)
+    for d in durations:
+        i = free.index(min(free))
+        free[i] += d
+    return max(free) if durations else 0.0
 
 
 def confirmed_winner(confirmed: Sequence[Scored[K]]) -> Scored[K] | None:

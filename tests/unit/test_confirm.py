@@ -13,7 +13,9 @@ from backend.search.confirm import (
     confirmed_winner,
     next_step_seconds,
     pick_for_confirmation,
+    predict_seconds,
     reserve_seconds,
+    schedule_seconds,
 )
 
 
@@ -97,3 +99,45 @@ def test_picks_are_distinct_usable_and_no_better_genome_is_left_out(
         assert left <= {p.genome_hash for p in picks}
     usable = {x.genome_hash for x in scored if x.fitness is not None}
     assert bool(picks) == (top >= 2 and len(usable) >= 2)  # one alone has nothing to rank
+
+
+def test_predicts_a_candidates_seconds_from_its_flops_before_it_runs() -> None:
+    # exactly 2 s + 1 s per MFLOP per epoch: the fit recovers it, with no residual margin
+    measured = [
+        Scored(i, str(i), 0.8, seconds_per_epoch=2.0 + f, flops=int(f * 1e6))
+        for i, f in enumerate([1.0, 3.0, 8.0])
+    ]
+    assert math.isclose(predict_seconds(5_000_000, measured, 2) or 0, 14.0)
+    assert predict_seconds(5_000_000, measured[:2], 2) is None  # too few to fit
+    # never below the fastest measured, whatever the fit says about tiny genomes
+    assert math.isclose(predict_seconds(0, measured, 1) or 0, 3.0)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(min_value=0, max_value=10**9), st.floats(min_value=0.1, max_value=100)
+        ),
+        min_size=3,
+        max_size=30,
+    ),
+    st.integers(min_value=0, max_value=10**9),
+)
+def test_prediction_covers_most_measured_candidates_and_grows_with_flops(
+    points: list[tuple[int, float]], flops: int
+) -> None:
+    measured = [
+        Scored(i, str(i), 0.5, seconds_per_epoch=y, flops=x) for i, (x, y) in enumerate(points)
+    ]
+    covered = sum((predict_seconds(x, measured, 1) or 0) >= y - 1e-9 for x, y in points)
+    assert covered >= math.ceil(0.75 * len(points))
+    low = predict_seconds(flops, measured, 1) or 0
+    assert (predict_seconds(flops + 10**6, measured, 1) or 0) >= low - 1e-9
+    assert low >= min(y for _, y in points) - 1e-9
+
+
+def test_schedule_seconds_is_greedy_list_scheduling() -> None:
+    assert schedule_seconds([], 2) == 0.0
+    assert schedule_seconds([5, 1, 1, 1], 1) == 8
+    assert schedule_seconds([5, 1, 1, 1], 2) == 5  # the three short ones on the other worker
+    assert schedule_seconds([1, 1, 5], 2) == 6  # the long one starts after a short one
