@@ -345,6 +345,7 @@ def _settle(session: Session, candidate: Candidate, status: str, error: str | No
     candidate.lease_expires_at = None
     if candidate.started_at is not None and status in (cstate.COMPLETED, cstate.FAILED):
         candidate.duration_s = (candidate.finished_at - candidate.started_at).total_seconds()
+    early_stopped_at = (candidate.metrics or {}).get("early_stopped_at")
     ev.add_event(
         session,
         candidate.search_id,
@@ -359,7 +360,7 @@ def _settle(session: Session, candidate: Candidate, status: str, error: str | No
         flops=candidate.flops,
         origin=candidate.origin,
         error=error,
-        early_stopped_at=(candidate.metrics or {}).get("early_stopped_at"),
+        early_stopped_at=early_stopped_at,
     )
     log(
         logger,
@@ -371,7 +372,7 @@ def _settle(session: Session, candidate: Candidate, status: str, error: str | No
         status=status,
         val_accuracy=candidate.val_accuracy,
         error=error,
-        early_stopped_at=(candidate.metrics or {}).get("early_stopped_at"),
+        early_stopped_at=early_stopped_at,
     )
 
 
