@@ -396,9 +396,8 @@ def run_nasboard(strategy: str, p: Protocol, early_stop: Any = None) -> MethodRe
     """``early_stop``: a ``backend.search.early_stop.EarlyStopRule`` (the ``-es`` methods)."""
     from backend.search.confirm import (
         confirmed_winner,
-        next_step_seconds,
+        next_work_seconds,
         pick_for_confirmation,
-        predict_seconds,
         reserve_seconds,
     )
     from backend.search.cost import cost
@@ -443,13 +442,10 @@ def run_nasboard(strategy: str, p: Protocol, early_stop: Any = None) -> MethodRe
         from its FLOPs (``predict_seconds``), else the 90th percentile of the measured ones (as
         the worker's ``_confirm_reserve`` for a generation of one). Always, with no reserve."""
         scored = _scored(res.trials)
-        end = search_deadline()
+        end = deadline - reserve_seconds(scored, p.confirm_top, confirm_epochs)
         if end >= deadline:
             return time.monotonic() < deadline
-        flops = _cost(genome, p)[1]
-        need = None if flops is None else predict_seconds(flops, scored, p.epochs)
-        if need is None:
-            need = next_step_seconds(scored, p.epochs, 1)
+        need = next_work_seconds([_cost(genome, p)[1]], scored, p.epochs)
         return time.monotonic() + need <= end
 
     def hopeless(epoch: int, point: dict[str, float]) -> bool:

@@ -33,11 +33,9 @@ from backend.search.confirm import (
     CONFIRM_ORIGIN,
     Scored,
     confirmed_winner,
-    next_step_seconds,
+    next_work_seconds,
     pick_for_confirmation,
-    predict_seconds,
     reserve_seconds,
-    schedule_seconds,
 )
 from backend.search.cost import cost
 from backend.search.early_stop import EarlyStopRule, is_hopeless, stop_threshold
@@ -724,15 +722,12 @@ def _confirm_reserve(session: Session, search: Search, engine: Engine) -> float:
     reserve = reserve_seconds(scored, top, _epochs(cfg, True), parallel=parallel)
     if not reserve:
         return 0.0
-    epochs = _epochs(cfg, False)
     shape, classes = engine.config.input_shape, engine.config.num_classes
-    predicted = [
-        predict_seconds(cost(p.genome, shape, classes)[1], scored, epochs) for p in engine.ask()
-    ]
-    if predicted and all(d is not None for d in predicted):
-        return reserve + schedule_seconds([d or 0.0 for d in predicted], parallel)
+    flops = [cost(p.genome, shape, classes)[1] for p in engine.ask()]
     population = int(cfg["population_size"])
-    return reserve + next_step_seconds(scored, epochs, population, parallel=parallel)
+    return reserve + next_work_seconds(
+        flops, scored, _epochs(cfg, False), parallel, count=population
+    )
 
 
 def _live_workers(session: Session) -> int:

@@ -138,6 +138,24 @@ def schedule_seconds(durations: Sequence[float], parallel: int = 1) -> float:
     return max(free) if durations else 0.0
 
 
+def next_work_seconds(
+    flops: Sequence[int | None],
+    scored: Sequence[Scored[K]],
+    epochs: int,
+    parallel: int = 1,
+    count: int | None = None,
+) -> float:
+    """Wall time of the candidates about to start, by their FLOPs: each one's
+    ``predict_seconds`` scheduled on ``parallel`` workers; until that is possible for all of
+    them, ``count`` (default: as many) candidates at the 90th percentile (``next_step_seconds``).
+    The one rule the worker (a generation) and ``bench/`` (one candidate) stop the search by."""
+    predicted = [None if f is None else predict_seconds(f, scored, epochs) for f in flops]
+    if predicted and all(d is not None for d in predicted):
+        return schedule_seconds([d or 0.0 for d in predicted], parallel)
+    n = len(flops) if count is None else count
+    return next_step_seconds(scored, epochs, n, parallel=parallel)
+
+
 def confirmed_winner(confirmed: Sequence[Scored[K]]) -> Scored[K] | None:
     """The best confirmation by its longer-training score; ties: fewer parameters, earlier."""
     usable = [s for s in confirmed if _usable(s)]

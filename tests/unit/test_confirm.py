@@ -12,6 +12,7 @@ from backend.search.confirm import (
     Scored,
     confirmed_winner,
     next_step_seconds,
+    next_work_seconds,
     pick_for_confirmation,
     predict_seconds,
     reserve_seconds,
@@ -142,3 +143,15 @@ def test_schedule_seconds_is_greedy_list_scheduling() -> None:
     assert schedule_seconds([5, 1, 1, 1], 1) == 8
     assert schedule_seconds([5, 1, 1, 1], 2) == 5  # the three short ones on the other worker
     assert schedule_seconds([1, 1, 5], 2) == 6  # the long one starts after a short one
+
+
+def test_next_work_is_predicted_when_it_can_be_else_the_slow_percentile() -> None:
+    measured = [
+        Scored(i, str(i), 0.8, seconds_per_epoch=2.0 + f, flops=int(f * 1e6))
+        for i, f in enumerate([1.0, 3.0, 8.0])
+    ]
+    # 5 and 1 MFLOPs: 7 s and 3 s an epoch, 2 epochs, on 2 workers side by side
+    assert math.isclose(next_work_seconds([5_000_000, 1_000_000], measured, 2, parallel=2), 14.0)
+    # a cost unknown (None) or too few measured: count candidates at the slow percentile
+    assert next_work_seconds([None], measured, 2) == next_step_seconds(measured, 2, 1)
+    assert next_work_seconds([1], measured[:2], 2, count=4) == next_step_seconds(measured[:2], 2, 4)
