@@ -69,6 +69,19 @@ def _dropout(rate: float, units: int | None = None) -> Callable[[Genome], None]:
     return edit
 
 
+def _batch_norm(g: Genome) -> None:
+    """Batch norm after every conv (a block's ``conv -> batch_norm`` in ``arch.py``)."""
+    convs = {n["id"] for n in _convs(g)}
+    nodes: list[dict[str, Any]] = []
+    for node in g["nodes"]:
+        node["inputs"] = [i + "_bn" if i in convs else i for i in node["inputs"]]
+        nodes.append(node)
+        if node["id"] in convs:
+            bn = {"id": node["id"] + "_bn", "op": "batch_norm", "inputs": [node["id"]]}
+            nodes.append(bn | {"params": {}})
+    g["nodes"] = nodes
+
+
 def _vgg(f1: int, f2: int, drop: float | None) -> Genome:
     """conv-conv-pool twice (two conv blocks without a pool, in the seed space's terms)."""
     nodes = [
@@ -89,6 +102,30 @@ def _vgg(f1: int, f2: int, drop: float | None) -> Genome:
     g: Genome = {
         "nodes": nodes,
         "output": "n7",
+        "optimizer": {"name": "adam", "learning_rate": 1e-3},
+    }
+    return _with(g, _dropout(drop)) if drop else g
+
+
+def _stack(filters: tuple[int, ...], units: int, drop: float | None) -> Genome:
+    """conv-pool blocks at these filters (same padding), flatten, one dense layer."""
+    nodes: list[dict[str, Any]] = []
+    source = "input"
+    for i, f in enumerate(filters):
+        nodes += [_conv(f"c{i}", f, source), _pool(f"p{i}", f"c{i}")]
+        source = f"p{i}"
+    nodes += [
+        {"id": "flat", "op": "flatten", "inputs": [source], "params": {}},
+        {
+            "id": "fc",
+            "op": "dense",
+            "inputs": ["flat"],
+            "params": {"units": units, "activation": "relu"},
+        },
+    ]
+    g: Genome = {
+        "nodes": nodes,
+        "output": "fc",
         "optimizer": {"name": "adam", "learning_rate": 1e-3},
     }
     return _with(g, _dropout(drop)) if drop else g
@@ -115,6 +152,13 @@ def variants(base: Genome) -> dict[str, Genome]:
         "vgg16-32": _vgg(16, 32, None),
         "vgg16-32+drop0.5": _vgg(16, 32, 0.5),
         "lr3e-4": _with(base, lambda g: g["optimizer"].update(learning_rate=3e-4)),
+        "three32-64-128": _stack((32, 64, 128), 128, None),
+        "three32-64-128+d256drop0.5": _stack((32, 64, 128), 256, 0.5),
+        "three32-64-64+drop0.25": _stack((32, 64, 64), 128, 0.25),
+        "conv2-k5": _with(base, lambda g: _convs(g)[1]["params"].update(kernel_size=5)),
+        # Outside the seed space (no batch norm there): how much room a wider space leaves.
+        "seed+bn": _with(base, _batch_norm),
+        "seed+bn+drop0.5": _with(_with(base, _batch_norm), _dropout(0.5)),
     }
 
 
@@ -141,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"unknown variants {unknown}; choose from {', '.join(table)}")
     base_flops = cost(table["seed"], shape, 10)[1]
     data = load_fashion_mnist()
-    print(f"{'variant':<18} {'FLOPs x':>7} {'in seed space':>13} {'s':>5}  val accuracy by epoch")
+    print(f"{'variant':<26} {'FLOPs x':>7} {'in seed space':>13} {'s':>5}  val accuracy by epoch")
     for name in names:
         genome = table[name]
         in_space = not space_violations(decode(genome), PRESETS["seed"])
@@ -151,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         curve = " ".join(f"{h['val_accuracy']:.4f}" for h in result.history)
         print(
-            f"{name:<18} {cost(genome, shape, 10)[1] / base_flops:>7.2f} {in_space!s:>13} "
+            f"{name:<26} {cost(genome, shape, 10)[1] / base_flops:>7.2f} {in_space!s:>13} "
             f"{time.perf_counter() - start:>5.0f}  {curve}",
             flush=True,
         )
