@@ -510,31 +510,23 @@ def run_nasboard(strategy: str, p: Protocol, early_stop: Any = None) -> MethodRe
 
 
 def _scored(trials: list[Trial]) -> list[Any]:
-    """Trials as ``backend.search.confirm.Scored`` (keyed by trial index)."""
-    from backend.search.confirm import Scored
+    """Trials as ``backend.search.confirm.Scored`` (keyed by trial index), with the worker's
+    seconds per epoch (``confirm.seconds_per_epoch``: a process's one-time start-up is not
+    charged to its first candidate)."""
+    from backend.search.confirm import Scored, Timing, seconds_per_epoch
     from backend.search.genome import genome_hash
 
-    # Seconds per epoch: the candidate's measured epochs plus the typical per-candidate cost
-    # outside them (building, scoring), the median over candidates: the first candidate of a
-    # process also pays one-time start-up (~20 s here), which no later one pays again.
-    outside = sorted(t.ended_s - t.started_s - sum(t.epoch_s) for t in trials if t.epoch_s)
-    overhead = max(0.0, outside[len(outside) // 2]) if outside else 0.0
-    out = []
-    for t in trials:
-        if not t.useful or t.genome is None:
-            continue
-        per_epoch = (sum(t.epoch_s) + overhead) / len(t.epoch_s) if t.epoch_s else None
-        out.append(
-            Scored(
-                t.index,
-                genome_hash(t.genome),
-                t.val_accuracy,
-                t.params or 0,
-                per_epoch,
-                t.flops,
-            )
-        )
-    return out
+    timings = [
+        Timing(len(t.epoch_s), sum(t.epoch_s), t.ended_s - t.started_s)
+        if t.epoch_s
+        else Timing(0, None, None)
+        for t in trials
+    ]
+    return [
+        Scored(t.index, genome_hash(t.genome), t.val_accuracy, t.params or 0, s, t.flops)
+        for t, s in zip(trials, seconds_per_epoch(timings), strict=True)
+        if t.useful and t.genome is not None
+    ]
 
 
 def run_baseline(p: Protocol) -> MethodResult:

@@ -134,7 +134,14 @@ class _Stream(keras.callbacks.Callback):
         self.history: list[dict[str, float]] = []
         self.stopped = False
         self.early_stopped_at: int | None = None
+        # Seconds inside epochs (training and validation, not our hooks): the worker's cost
+        # estimates must not count the build, compile and one-time start-up as epochs.
+        self.in_epochs_s = 0.0
+        self._epoch_t0 = time.perf_counter()
         self._last_poll = time.monotonic()
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._epoch_t0 = time.perf_counter()
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         loss = (logs or {}).get("loss")
@@ -147,6 +154,7 @@ class _Stream(keras.callbacks.Callback):
                 self.model.stop_training = True
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self.in_epochs_s += time.perf_counter() - self._epoch_t0
         logs = logs or {}
         point = {
             "train_accuracy": float(logs.get("accuracy", float("nan"))),
@@ -262,6 +270,7 @@ def train_candidate(
     last = stream.history[-1] if stream.history else {}
     metrics = dict(last)
     metrics["epochs_trained"] = float(len(stream.history))
+    metrics["in_epochs_s"] = round(stream.in_epochs_s, 4)
     if stream.early_stopped_at is not None:
         metrics["early_stopped_at"] = float(stream.early_stopped_at)
     metrics["latency_ms"] = inference_latency_ms(model, data.x_val)

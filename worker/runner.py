@@ -32,10 +32,12 @@ from backend.db.session import Database
 from backend.search.confirm import (
     CONFIRM_ORIGIN,
     Scored,
+    Timing,
     confirmed_winner,
     next_work_seconds,
     pick_for_confirmation,
     reserve_seconds,
+    seconds_per_epoch,
 )
 from backend.search.cost import cost
 from backend.search.early_stop import EarlyStopRule, is_hopeless, stop_threshold
@@ -697,14 +699,22 @@ def _scored(session: Session, search: Search, *, confirmations: bool) -> list[Sc
             origin if confirmations else ~origin,
         )
     )
-    out = []
-    for c in rows:
-        m = c.metrics or {}
-        epochs, busy = float(m.get("epochs_trained") or 0), float(m.get("evaluator_s") or 0)
-        per_epoch = busy / epochs if epochs and busy else None
-        scored = Scored(c.id, c.genome_hash, c.val_accuracy, int(c.params or 0), per_epoch, c.flops)
-        out.append(scored)
-    return sorted(out, key=lambda s: s.key)
+    cands = sorted(rows, key=lambda c: c.id)
+    per_epoch = seconds_per_epoch([_timing(c.metrics or {}) for c in cands])
+    return [
+        Scored(c.id, c.genome_hash, c.val_accuracy, int(c.params or 0), s, c.flops)
+        for c, s in zip(cands, per_epoch, strict=True)
+    ]
+
+
+def _timing(m: dict[str, Any]) -> Timing:
+    """A candidate's measured times from its metrics (``worker.tasks``, ``worker.evaluator``)."""
+    inside, total = m.get("in_epochs_s"), m.get("evaluator_s")
+    return Timing(
+        int(m.get("epochs_trained") or 0),
+        None if inside is None else float(inside),
+        float(total) if total else None,
+    )
 
 
 def _confirm_reserve(session: Session, search: Search, engine: Engine) -> float:

@@ -65,6 +65,39 @@ def pick_for_confirmation(scored: Sequence[Scored[K]], top: int) -> list[Scored[
     return picked if len(picked) >= 2 else []
 
 
+@dataclass(frozen=True)
+class Timing:
+    """How long one candidate took: its epochs, the seconds inside them (training and
+    validation), and its whole evaluation (``None`` where not measured)."""
+
+    epochs: int
+    in_epochs_s: float | None
+    total_s: float | None
+
+
+def seconds_per_epoch(timings: Sequence[Timing]) -> list[float | None]:
+    """Each candidate's seconds per epoch: its epochs' own time plus the typical time a
+    candidate spends outside them (building, compiling, scoring, saving: the median over the
+    candidates), per epoch. Why not total / epochs: a process's first candidate also pays the
+    one-time start-up (~20 s on 2 cores), which no later one pays again, and its inflated
+    figure would enlarge the confirmation reserve. Without ``in_epochs_s``: total / epochs."""
+    outside = sorted(
+        t.total_s - t.in_epochs_s
+        for t in timings
+        if t.total_s is not None and t.in_epochs_s is not None and t.epochs > 0
+    )
+    overhead = max(0.0, outside[len(outside) // 2]) if outside else 0.0
+    out: list[float | None] = []
+    for t in timings:
+        if t.epochs < 1:
+            out.append(None)
+        elif t.in_epochs_s is not None:
+            out.append((t.in_epochs_s + overhead) / t.epochs)
+        else:
+            out.append(t.total_s / t.epochs if t.total_s else None)
+    return out
+
+
 def reserve_seconds(scored: Sequence[Scored[K]], top: int, epochs: int, parallel: int = 1) -> float:
     """Seconds to hold back from a time budget so confirmation fits in it.
 

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from backend.search.confirm import (
     Scored,
+    Timing,
     confirmed_winner,
     next_step_seconds,
     next_work_seconds,
@@ -17,6 +18,7 @@ from backend.search.confirm import (
     predict_seconds,
     reserve_seconds,
     schedule_seconds,
+    seconds_per_epoch,
 )
 
 
@@ -155,3 +157,39 @@ def test_next_work_is_predicted_when_it_can_be_else_the_slow_percentile() -> Non
     # a cost unknown (None) or too few measured: count candidates at the slow percentile
     assert next_work_seconds([None], measured, 2) == next_step_seconds(measured, 2, 1)
     assert next_work_seconds([1], measured[:2], 2, count=4) == next_step_seconds(measured[:2], 2, 4)
+
+
+def test_seconds_per_epoch_charges_the_typical_overhead_not_the_first_ones_start_up() -> None:
+    timings = [
+        Timing(2, 20.0, 45.0),  # a process's first candidate: 25 s outside its epochs
+        Timing(2, 20.0, 23.0),  # 3 s outside
+        Timing(1, 8.0, 11.0),  # 3 s outside (stopped early after one epoch)
+        Timing(2, None, 30.0),  # measured before in_epochs_s existed: total / epochs
+        Timing(0, 0.0, 2.0),  # failed before its first epoch
+    ]
+    # the median time outside the epochs (25, 3, 3 -> 3; no epochs, no figure) is added once
+    assert seconds_per_epoch(timings) == [11.5, 11.5, 11.0, 15.0, None]
+    assert seconds_per_epoch([Timing(2, None, None)]) == [None]
+    assert seconds_per_epoch([]) == []
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(1, 8),
+            st.floats(0.1, 100.0),
+            st.floats(0.0, 100.0),
+        ),
+        min_size=1,
+        max_size=30,
+    )
+)
+def test_seconds_per_epoch_is_at_least_the_epochs_own_time_and_at_most_the_slowest_total(
+    rows: list[tuple[int, float, float]],
+) -> None:
+    timings = [Timing(e, inside, inside + outside) for e, inside, outside in rows]
+    overheads = sorted(outside for _, _, outside in rows)
+    for t, spe in zip(timings, seconds_per_epoch(timings), strict=True):
+        assert spe is not None and t.in_epochs_s is not None
+        assert spe >= t.in_epochs_s / t.epochs - 1e-9
+        assert spe <= (t.in_epochs_s + overheads[-1]) / t.epochs + 1e-9

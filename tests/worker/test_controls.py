@@ -197,6 +197,10 @@ def test_confirmation_retrains_the_best_few_longer_and_the_final_uses_their_winn
         assert confirm["reused_from"] is None
         assert confirm["genome_hash"] == source["genome_hash"]
         assert confirm["metrics"]["epochs_trained"] == 3.0
+        # Time inside the epochs is measured apart from the whole evaluation (the reserve's
+        # seconds per epoch must not count build, compile and start-up as epochs).
+        m = confirm["metrics"]
+        assert 0 < m["in_epochs_s"] < m["evaluator_s"]
         detail = httpx.get(f"{url}/api/candidates/{confirm['id']}").json()
         assert [e["epoch"] for e in detail["epochs"]] == [1, 2, 3]
 
