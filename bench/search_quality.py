@@ -401,7 +401,7 @@ def run_nasboard(strategy: str, p: Protocol, early_stop: Any = None) -> MethodRe
         reserve_seconds,
     )
     from backend.search.cost import cost
-    from backend.search.early_stop import is_hopeless
+    from backend.search.early_stop import chance_floor, is_hopeless
     from backend.search.engine import BASELINE_ORIGIN, Engine, EngineConfig, Result
     from backend.search.space import PRESETS, baseline_genome
 
@@ -411,6 +411,11 @@ def run_nasboard(strategy: str, p: Protocol, early_stop: Any = None) -> MethodRe
         res.notes.append(
             f"early stop below the {early_stop.quantile:g} quantile of >= "
             f"{early_stop.min_peers} peers"
+            + (
+                ""
+                if early_stop.chance is None
+                else f" or at <= {chance_floor(early_stop.chance):g}"
+            )
         )
     if p.flops_factor:
         _, base_flops = cost(baseline_genome(p.input_shape), p.input_shape, p.num_classes)
@@ -957,6 +962,11 @@ def main(argv: list[str] | None = None) -> int:
         help="the -es methods: peers needed at an epoch before the rule applies",
     )
     ap.add_argument(
+        "--no-chance-cut",
+        action="store_true",
+        help="the -es methods: the median rule only (as before 2026-11-29 06:00 UTC)",
+    )
+    ap.add_argument(
         "--threads", type=int, default=2, help="TensorFlow threads (NASBOARD_TF_THREADS)"
     )
     ap.add_argument("--json", help="write every figure and trial here")
@@ -1000,7 +1010,11 @@ def main(argv: list[str] | None = None) -> int:
         flops_factor=None if args.no_cost_filter else args.flops_factor,
         confirm_top=args.confirm_top,
         confirm_epochs=args.confirm_epochs,
-        early_stop=EarlyStopRule(args.early_stop_quantile, args.early_stop_min_peers),
+        early_stop=EarlyStopRule(
+            args.early_stop_quantile,
+            args.early_stop_min_peers,
+            chance=None if args.no_chance_cut else 1.0 / info.num_classes,
+        ),
         verbose=not args.quiet,
     )
     print(

@@ -12,7 +12,7 @@ import math
 import os
 import socket
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -40,7 +40,7 @@ from backend.search.confirm import (
     seconds_per_epoch,
 )
 from backend.search.cost import cost
-from backend.search.early_stop import EarlyStopRule, is_hopeless, stop_threshold
+from backend.search.early_stop import EarlyStopRule, chance_floor, is_hopeless, stop_threshold
 from backend.search.engine import BASELINE_ORIGIN, Engine, EngineConfig, Proposal, Result
 from backend.search.genome import genome_hash
 from backend.search.space import SearchSpace
@@ -418,12 +418,16 @@ def _early_stop_rule(cfg: dict[str, Any], candidate: Candidate) -> EarlyStopRule
     )
 
 
-def hopeless(db: Database, claim_: Claim, epoch: int, point: dict[str, float]) -> bool:
-    """Whether the candidate should stop after ``epoch``: the median-stopping rule against the
-    search's candidates that completed and reached this epoch (confirmations aside)."""
-    rule = claim_.early_stop
-    if rule is None or epoch >= claim_.epochs:
+def hopeless(
+    db: Database, claim_: Claim, epoch: int, point: dict[str, float], num_classes: int
+) -> bool:
+    """Whether the candidate should stop after ``epoch``: no better than guessing among
+    ``num_classes``, or below the median-stopping rule's threshold over the search's candidates
+    that completed and reached this epoch (confirmations aside)."""
+    if claim_.early_stop is None or epoch >= claim_.epochs:
         return False
+    chance = 1.0 / max(2, num_classes)
+    rule = replace(claim_.early_stop, chance=chance)
     with db.read() as session:
         peers = session.scalars(
             select(EpochMetric.val_accuracy)
@@ -447,6 +451,7 @@ def hopeless(db: Database, claim_: Claim, epoch: int, point: dict[str, float]) -
             candidate=claim_.candidate_id,
             epoch=epoch,
             val_accuracy=value,
+            reason="peers" if value > chance_floor(chance) else "chance",
             threshold=stop_threshold(values, rule),
             peers=len(values),
         )

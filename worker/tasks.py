@@ -149,7 +149,9 @@ def _train(db: Database, taken: runner.Claim) -> runner.Next:
             seed=taken.seed,
             on_epoch=timed(lambda epoch, point: runner.record_epoch(db, taken, epoch, point)),
             should_stop=timed(lambda: not beat.alive or runner.search_stopped(db, taken.search_id)),
-            hopeless=timed(lambda epoch, point: runner.hopeless(db, taken, epoch, point)),
+            hopeless=timed(
+                lambda epoch, point: runner.hopeless(db, taken, epoch, point, info.num_classes)
+            ),
             mixed_precision=taken.mixed_precision,
             jit_compile=taken.jit_compile,
         )

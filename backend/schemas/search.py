@@ -53,7 +53,8 @@ class SearchBase(BaseModel):
         description=(
             "Stop a candidate after an epoch when its validation accuracy is below"
             " early_stop_quantile of the candidates that reached that epoch (the median-stopping"
-            " rule); its result is kept, scored at that epoch"
+            " rule), or no better than guessing (within 5% of chance, peers or not); its result"
+            " is kept, scored at that epoch"
         ),
     )
     early_stop_quantile: float = Field(

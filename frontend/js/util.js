@@ -89,10 +89,10 @@ export function badge(status, extra = "") {
     STATUS_LABEL[status] || status);
 }
 
-/** "stopped early" next to a candidate the median-stopping rule cut (null otherwise). */
+/** "stopped early" next to a candidate early stop cut (null otherwise). */
 export function earlyStopBadge(c) {
   const at = c.metrics && c.metrics.early_stopped_at;
-  return at ? h("span", { class: "badge badge-early", title: `below its peers after epoch ${at}: stopped there, scored at that epoch` }, `stopped early · epoch ${at}`) : null;
+  return at ? h("span", { class: "badge badge-early", title: `hopeless after epoch ${at} (below its peers, or no better than guessing): stopped there, scored at that epoch` }, `stopped early · epoch ${at}`) : null;
 }
 
 /** Not over yet: can be cancelled, and its event stream stays open (paused included). */

@@ -1,4 +1,5 @@
-"""The median-stopping rule (backend.search.early_stop): when a candidate is hopeless."""
+"""The median-stopping rule and the chance cut (backend.search.early_stop): when a candidate
+is hopeless."""
 
 from __future__ import annotations
 
@@ -9,7 +10,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from backend.search.early_stop import EarlyStopRule, is_hopeless, quantile, stop_threshold
+from backend.search.early_stop import (
+    EarlyStopRule,
+    chance_floor,
+    is_hopeless,
+    quantile,
+    stop_threshold,
+)
 
 accuracies = st.floats(min_value=0.0, max_value=1.0, allow_nan=False)
 RULE = EarlyStopRule(quantile=0.5, min_peers=3)
@@ -54,7 +61,34 @@ def test_the_share_stopped_among_peers_is_at_most_the_quantile(
         assert not is_hopeless(min(1.0, value + 0.01), 1, 2, peers, rule)
 
 
-@pytest.mark.parametrize("q, peers", [(0.0, 5), (1.0, 5), (0.5, 0)])
-def test_rule_refuses_meaningless_settings(q: float, peers: int) -> None:
+@pytest.mark.parametrize(
+    "q, peers, chance",
+    [(0.0, 5, None), (1.0, 5, None), (0.5, 0, None), (0.5, 5, 1.0), (0.5, 5, -0.1)],
+)
+def test_rule_refuses_meaningless_settings(q: float, peers: int, chance: float | None) -> None:
     with pytest.raises(ValueError):
-        EarlyStopRule(quantile=q, min_peers=peers)
+        EarlyStopRule(quantile=q, min_peers=peers, chance=chance)
+
+
+def test_no_better_than_guessing_stops_before_any_peer_exists() -> None:
+    ten = EarlyStopRule(quantile=0.5, min_peers=5, chance=0.1)
+    assert math.isclose(chance_floor(0.1), 0.145)
+    assert is_hopeless(0.0926, 1, 2, [], ten)  # a sigmoid stack stuck at chance
+    assert is_hopeless(0.145, 1, 2, [], ten)
+    assert not is_hopeless(0.146, 1, 2, [], ten)  # learning: waits for peers
+    assert is_hopeless(float("nan"), 1, 2, [], ten)
+    assert not is_hopeless(0.0926, 2, 2, [], ten)  # last epoch: nothing left to save
+    assert not is_hopeless(0.0926, 1, 2, [], RULE)  # no chance given: peers only
+    two = EarlyStopRule(chance=0.5)  # binary: 0.525, not a multiple of chance (0.75)
+    assert is_hopeless(0.52, 1, 3, [], two) and not is_hopeless(0.6, 1, 3, [], two)
+
+
+@given(st.lists(accuracies, max_size=20), accuracies, st.integers(2, 100))
+def test_the_chance_cut_only_adds_stops(peers: list[float], value: float, classes: int) -> None:
+    """With chance, whatever the median rule stops still stops, and nothing above the floor
+    is stopped that the median rule would let go on."""
+    with_chance = EarlyStopRule(quantile=0.5, min_peers=3, chance=1 / classes)
+    if is_hopeless(value, 1, 2, peers, RULE):
+        assert is_hopeless(value, 1, 2, peers, with_chance)
+    if value > chance_floor(1 / classes):
+        assert is_hopeless(value, 1, 2, peers, with_chance) == is_hopeless(value, 1, 2, peers, RULE)

@@ -251,7 +251,8 @@ def test_early_stop_cuts_exactly_the_candidates_below_their_peers_median(
 ) -> None:
     """The embedded worker trains one candidate at a time, so the peers each candidate was
     judged against are the completed candidates that finished before it started: replay the
-    median-stopping rule on the stored curves and compare, candidate by candidate."""
+    median-stopping rule and the chance cut on the stored curves and compare, candidate by
+    candidate."""
     _, url = server
     search_id = _submit(
         url,
@@ -265,7 +266,7 @@ def test_early_stop_cuts_exactly_the_candidates_below_their_peers_median(
     events = read_events(f"{url}/api/searches/{search_id}/events", timeout=300)
     search = httpx.get(f"{url}/api/searches/{search_id}").json()
     assert search["status"] == "succeeded", search
-    rule = EarlyStopRule(quantile=0.5, min_peers=2)
+    rule = EarlyStopRule(quantile=0.5, min_peers=2, chance=1 / 10)  # digits: 10 classes
     trained = sorted(
         (c for c in _items(url, search_id) if c["status"] == "completed"),
         key=lambda c: c["started_at"],

@@ -106,7 +106,7 @@ export async function mount(root, _params, query) {
       h("span", {}, "Stop hopeless candidates after an epoch")),
     errs.get("early_stop"),
     h("p", { class: "hint", id: "early-stop-hint" },
-      "A candidate below the chosen quantile of the candidates that reached the same epoch stops there; its result is kept at that epoch. The baseline and confirmations always train in full."));
+      "A candidate below the chosen quantile of the candidates that reached the same epoch stops there, and so does one no better than guessing; its result is kept at that epoch. The baseline and confirmations always train in full."));
 
   const presetSelect = h("select", { id: "preset", "aria-describedby": "preset-hint" },
     presetNames.map((n) => h("option", { value: n, selected: n === startPreset }, n)),
