@@ -82,6 +82,32 @@ def _batch_norm(g: Genome) -> None:
     g["nodes"] = nodes
 
 
+def _headed(
+    nodes: list[dict[str, Any]],
+    units: int,
+    drop: float | None,
+    ids: tuple[str, str] = ("flat", "fc"),
+) -> Genome:
+    """``nodes`` (ending in the last conv block) -> flatten -> dense ``units`` [-> dropout],
+    adam 1e-3: the head every hand-written variant shares."""
+    flat, fc = ids
+    head = [
+        {"id": flat, "op": "flatten", "inputs": [nodes[-1]["id"]], "params": {}},
+        {
+            "id": fc,
+            "op": "dense",
+            "inputs": [flat],
+            "params": {"units": units, "activation": "relu"},
+        },
+    ]
+    g: Genome = {
+        "nodes": nodes + head,
+        "output": fc,
+        "optimizer": {"name": "adam", "learning_rate": 1e-3},
+    }
+    return _with(g, _dropout(drop)) if drop else g
+
+
 def _vgg(f1: int, f2: int, drop: float | None) -> Genome:
     """conv-conv-pool twice (two conv blocks without a pool, in the seed space's terms)."""
     nodes = [
@@ -91,20 +117,8 @@ def _vgg(f1: int, f2: int, drop: float | None) -> Genome:
         _conv("n3", f2, "n2"),
         _conv("n4", f2, "n3"),
         _pool("n5", "n4"),
-        {"id": "n6", "op": "flatten", "inputs": ["n5"], "params": {}},
-        {
-            "id": "n7",
-            "op": "dense",
-            "inputs": ["n6"],
-            "params": {"units": 128, "activation": "relu"},
-        },
     ]
-    g: Genome = {
-        "nodes": nodes,
-        "output": "n7",
-        "optimizer": {"name": "adam", "learning_rate": 1e-3},
-    }
-    return _with(g, _dropout(drop)) if drop else g
+    return _headed(nodes, 128, drop, ids=("n6", "n7"))
 
 
 def _stack(filters: tuple[int, ...], units: int, drop: float | None) -> Genome:
@@ -114,21 +128,7 @@ def _stack(filters: tuple[int, ...], units: int, drop: float | None) -> Genome:
     for i, f in enumerate(filters):
         nodes += [_conv(f"c{i}", f, source), _pool(f"p{i}", f"c{i}")]
         source = f"p{i}"
-    nodes += [
-        {"id": "flat", "op": "flatten", "inputs": [source], "params": {}},
-        {
-            "id": "fc",
-            "op": "dense",
-            "inputs": ["flat"],
-            "params": {"units": units, "activation": "relu"},
-        },
-    ]
-    g: Genome = {
-        "nodes": nodes,
-        "output": "fc",
-        "optimizer": {"name": "adam", "learning_rate": 1e-3},
-    }
-    return _with(g, _dropout(drop)) if drop else g
+    return _headed(nodes, units, drop)
 
 
 def variants(base: Genome) -> dict[str, Genome]:
