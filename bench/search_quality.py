@@ -988,7 +988,7 @@ def main(argv: list[str] | None = None) -> int:
     tf.get_logger().setLevel("ERROR")  # retracing notes: one model per candidate is the point
 
     from backend.datasets.builtin import get_info, load
-    from backend.search.early_stop import EarlyStopRule
+    from backend.search.early_stop import EarlyStopRule, chance_for
     from worker import evaluator  # noqa: F401  (configures TF threads and determinism)
 
     info = get_info(args.dataset)
@@ -1013,7 +1013,7 @@ def main(argv: list[str] | None = None) -> int:
         early_stop=EarlyStopRule(
             args.early_stop_quantile,
             args.early_stop_min_peers,
-            chance=None if args.no_chance_cut else 1.0 / info.num_classes,
+            chance=None if args.no_chance_cut else chance_for(info.num_classes),
         ),
         verbose=not args.quiet,
     )

@@ -40,7 +40,13 @@ from backend.search.confirm import (
     seconds_per_epoch,
 )
 from backend.search.cost import cost
-from backend.search.early_stop import EarlyStopRule, chance_floor, is_hopeless, stop_threshold
+from backend.search.early_stop import (
+    EarlyStopRule,
+    chance_floor,
+    chance_for,
+    is_hopeless,
+    stop_threshold,
+)
 from backend.search.engine import BASELINE_ORIGIN, Engine, EngineConfig, Proposal, Result
 from backend.search.genome import genome_hash
 from backend.search.space import SearchSpace
@@ -426,7 +432,7 @@ def hopeless(
     that completed and reached this epoch (confirmations aside)."""
     if claim_.early_stop is None or epoch >= claim_.epochs:
         return False
-    chance = 1.0 / max(2, num_classes)
+    chance = chance_for(num_classes)
     rule = replace(claim_.early_stop, chance=chance)
     with db.read() as session:
         peers = session.scalars(

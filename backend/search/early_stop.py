@@ -46,6 +46,11 @@ class EarlyStopRule:
             raise ValueError(f"chance must be in [0, 1), got {self.chance}")
 
 
+def chance_for(num_classes: int) -> float:
+    """The accuracy of guessing among ``num_classes`` (the ``chance`` of a rule)."""
+    return 1.0 / max(2, num_classes)
+
+
 def chance_floor(chance: float) -> float:
     """The accuracy a candidate must be above after an epoch to count as learning at all."""
     return chance + CHANCE_MARGIN * (1.0 - chance)

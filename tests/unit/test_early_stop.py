@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from backend.search.early_stop import (
     EarlyStopRule,
     chance_floor,
+    chance_for,
     is_hopeless,
     quantile,
     stop_threshold,
@@ -72,6 +73,7 @@ def test_rule_refuses_meaningless_settings(q: float, peers: int, chance: float |
 
 def test_no_better_than_guessing_stops_before_any_peer_exists() -> None:
     ten = EarlyStopRule(quantile=0.5, min_peers=5, chance=0.1)
+    assert chance_for(10) == 0.1 and chance_for(2) == 0.5
     assert math.isclose(chance_floor(0.1), 0.145)
     assert is_hopeless(0.0926, 1, 2, [], ten)  # a sigmoid stack stuck at chance
     assert is_hopeless(0.145, 1, 2, [], ten)
