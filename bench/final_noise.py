@@ -1,0 +1,147 @@
+"""Is a final test accuracy above the seed CNN's more than training noise? Finals over seeds.
+
+    .venv/bin/python -m bench.final_noise docs/figures/search_quality_2026-11-28b.json ... \\
+        [--seeds 1,2,3,4] [--methods aging,nsga2] [--json out.json]
+
+``bench/search_quality.py`` retrains each method's best genome once (one training seed) for 8
+epochs on the 60k and scores it on the test split; the target compares those single figures with
+the seed CNN's. This takes the final genomes its JSON reports wrote, plus the seed CNN, and
+repeats exactly that final (``worker.evaluator.final_train``, same epochs and batch) under several
+training seeds, so the difference between a found genome and the seed CNN can be read against the
+spread that the seed alone causes. Every genome sees the same seeds (paired differences).
+
+A benchmark, not a test: it prints figures and asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+Genome = dict[str, Any]
+
+
+def finals_from_reports(paths: list[Path], methods: set[str] | None) -> dict[str, Genome]:
+    """``{label: genome}`` of the distinct final genomes in search_quality JSON reports.
+
+    A genome several methods (or runs) retrained appears once, labelled by all of them.
+    """
+    from backend.search.genome import genome_hash
+
+    labels: dict[str, list[str]] = {}
+    genomes: dict[str, Genome] = {}
+    for path in paths:
+        report = json.loads(path.read_text())
+        run = path.stem.removeprefix("search_quality_")
+        for method, genome in report.get("final_genomes", {}).items():
+            if genome is None or (methods and not {method, f"{run}:{method}"} & methods):
+                continue
+            h = genome_hash(genome)
+            genomes.setdefault(h, genome)
+            labels.setdefault(h, []).append(f"{run}:{method}")
+    return {" ".join(labels[h]): genomes[h] for h in genomes}
+
+
+def paired_summary(scores: list[float], base: list[float]) -> dict[str, float]:
+    """Mean, sample sd, the mean paired difference to the baseline (same seeds) and its t.
+
+    t = mean difference / its standard error: the difference in units of the seeds' noise.
+    """
+    diffs = [a - b for a, b in zip(scores, base, strict=True)]
+    sd = statistics.stdev(scores) if len(scores) > 1 else 0.0
+    diff_sd = statistics.stdev(diffs) if len(diffs) > 1 else 0.0
+    return {
+        "mean": statistics.fmean(scores),
+        "sd": sd,
+        "diff_mean": statistics.fmean(diffs),
+        "diff_sd": diff_sd,
+        "wins": float(sum(d > 0 for d in diffs)),
+        "t": statistics.fmean(diffs) / (diff_sd / len(diffs) ** 0.5) if diff_sd else 0.0,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("reports", nargs="+", type=Path, help="search_quality --json reports")
+    ap.add_argument(
+        "--methods", help="comma list of method or run:method (run: the report's date part)"
+    )
+    ap.add_argument("--seeds", default="1,2,3,4", help="training seeds, comma list")
+    ap.add_argument("--final-epochs", type=int, default=8)
+    ap.add_argument("--batch-size", type=int, default=128)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--json", type=Path, help="write every figure here")
+    args = ap.parse_args(argv)
+    os.environ["NASBOARD_TF_THREADS"] = str(args.threads)
+    seeds = [int(s) for s in args.seeds.split(",")]
+
+    from backend.datasets.builtin import load_fashion_mnist
+    from backend.search.cost import cost
+    from backend.search.genome import genome_hash
+    from backend.search.space import baseline_genome
+    from worker.evaluator import final_train
+
+    shape = (28, 28, 1)
+    base = baseline_genome(shape)
+    wanted = set(args.methods.split(",")) if args.methods else None
+    found = finals_from_reports(args.reports, wanted)
+    base_hash = genome_hash(base)
+    table = {"seed CNN": base} | {k: g for k, g in found.items() if genome_hash(g) != base_hash}
+    base_flops = cost(base, shape, 10)[1]
+    data = load_fashion_mnist()
+    runs = len(table) * len(seeds)
+    print(f"# {len(table)} genomes x seeds {seeds}: {runs} finals of {args.final_epochs} epochs")
+    scores: dict[str, list[float]] = {}
+    done = 0
+    for label, genome in table.items():
+        scores[label] = []
+        for seed in seeds:
+            start = time.perf_counter()
+            out = final_train(
+                genome,
+                data,
+                10,
+                epochs=args.final_epochs,
+                batch_size=args.batch_size,
+                seed=seed,
+            )
+            done += 1
+            acc = float(out.metrics["test_accuracy"])
+            scores[label].append(acc)
+            print(
+                f"[{done}/{runs}] {label}  seed {seed}: test {acc:.4f} "
+                f"({time.perf_counter() - start:.0f} s)",
+                flush=True,
+            )
+
+    summary = {k: paired_summary(v, scores["seed CNN"]) for k, v in scores.items()}
+    print(
+        f"\n{'genome':<60} {'FLOPs x':>7} {'mean':>7} {'sd':>7} "
+        f"{'- seed CNN':>15} {'t':>5} {'wins':>5}"
+    )
+    for label, s in summary.items():
+        flops = cost(table[label], shape, 10)[1] / base_flops
+        print(
+            f"{label[:60]:<60} {flops:>7.2f} {s['mean']:>7.4f} {s['sd']:>7.4f} "
+            f"{s['diff_mean']:>+8.4f}±{s['diff_sd']:.4f} {s['t']:>5.1f} "
+            f"{int(s['wins']):>2}/{len(seeds)}"
+        )
+    if args.json:
+        args.json.write_text(
+            json.dumps(
+                {"seeds": seeds, "scores": scores, "summary": summary, "genomes": table}, indent=1
+            )
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
