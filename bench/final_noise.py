@@ -1,7 +1,7 @@
 """Is a final test accuracy above the seed CNN's more than training noise? Finals over seeds.
 
     .venv/bin/python -m bench.final_noise docs/figures/search_quality_2026-11-28b.json ... \\
-        [--seeds 1,2,3,4] [--methods aging,nsga2] [--json out.json]
+        [--seeds 1,2,3,4] [--methods aging,nsga2] [--json out.json] [--known earlier.json]
 
 ``bench/search_quality.py`` retrains each method's best genome once (one training seed) for 8
 epochs on the 60k and scores it on the test split; the target compares those single figures with
@@ -50,6 +50,23 @@ def finals_from_reports(paths: list[Path], methods: set[str] | None) -> dict[str
     return {" ".join(labels[h]): genomes[h] for h in genomes}
 
 
+def known_scores(paths: list[Path]) -> dict[tuple[str, int], float]:
+    """``{(genome hash, seed): test accuracy}`` from earlier ``--json`` outputs of this script.
+
+    A final is deterministic for a genome and a seed on one machine (op determinism), so a
+    figure measured before is reused rather than trained again; that also merges runs.
+    """
+    from backend.search.genome import genome_hash
+
+    known: dict[tuple[str, int], float] = {}
+    for path in paths:
+        old = json.loads(path.read_text())
+        for label, genome in old["genomes"].items():
+            h = genome_hash(genome)
+            known.update(zip(((h, s) for s in old["seeds"]), old["scores"][label], strict=True))
+    return known
+
+
 def paired_summary(scores: list[float], base: list[float]) -> dict[str, float]:
     """Mean, sample sd, the mean paired difference to the baseline (same seeds) and its t.
 
@@ -79,6 +96,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch-size", type=int, default=128)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", type=Path, help="write every figure here")
+    ap.add_argument(
+        "--known",
+        type=Path,
+        action="append",
+        default=[],
+        help="an earlier --json of this script: its finals (same machine) are reused, not rerun",
+    )
     args = ap.parse_args(argv)
     os.environ["NASBOARD_TF_THREADS"] = str(args.threads)
     seeds = [int(s) for s in args.seeds.split(",")]
@@ -97,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     table = {"seed CNN": base} | {k: g for k, g in found.items() if genome_hash(g) != base_hash}
     base_flops = cost(base, shape, 10)[1]
     data = load_fashion_mnist()
+    known = known_scores(args.known)
     runs = len(table) * len(seeds)
     print(f"# {len(table)} genomes x seeds {seeds}: {runs} finals of {args.final_epochs} epochs")
     scores: dict[str, list[float]] = {}
@@ -104,6 +129,11 @@ def main(argv: list[str] | None = None) -> int:
     for label, genome in table.items():
         scores[label] = []
         for seed in seeds:
+            done += 1
+            if (genome_hash(genome), seed) in known:
+                scores[label].append(known[genome_hash(genome), seed])
+                print(f"[{done}/{runs}] {label}  seed {seed}: test {scores[label][-1]:.4f} (known)")
+                continue
             start = time.perf_counter()
             out = final_train(
                 genome,
@@ -113,7 +143,6 @@ def main(argv: list[str] | None = None) -> int:
                 batch_size=args.batch_size,
                 seed=seed,
             )
-            done += 1
             acc = float(out.metrics["test_accuracy"])
             scores[label].append(acc)
             print(
