@@ -1,7 +1,8 @@
 """Is a final test accuracy above the seed CNN's more than training noise? Finals over seeds.
 
     .venv/bin/python -m bench.final_noise docs/figures/search_quality_2026-11-28b.json ... \\
-        [--seeds 1,2,3,4] [--methods aging,nsga2] [--json out.json] [--known earlier.json]
+        [--seeds 1,2,3,4] [--methods aging,nsga2] [--json out.json] [--known earlier.json] \\
+        [--variants conv2-128,...] [--schedule constant|cosine]
 
 ``bench/search_quality.py`` retrains each method's best genome once (one training seed) for 8
 epochs on the 60k and scores it on the test split; the target compares those single figures with
@@ -9,6 +10,9 @@ the seed CNN's. This takes the final genomes its JSON reports wrote, plus the se
 repeats exactly that final (``worker.evaluator.final_train``, same epochs and batch) under several
 training seeds, so the difference between a found genome and the seed CNN can be read against the
 spread that the seed alone causes. Every genome sees the same seeds (paired differences).
+``--variants`` adds hand-written genomes of ``bench/learning_curves.py``; ``--schedule cosine``
+anneals each final's learning rate to zero (the protocol's final keeps it constant), to see
+whether a schedule opens room above the seed CNN.
 
 A benchmark, not a test: it prints figures and asserts nothing.
 """
@@ -50,17 +54,22 @@ def finals_from_reports(paths: list[Path], methods: set[str] | None) -> dict[str
     return {" ".join(labels[h]): genomes[h] for h in genomes}
 
 
-def known_scores(paths: list[Path]) -> dict[tuple[str, int], float]:
+def known_scores(
+    paths: list[Path], schedule: str = "constant", epochs: int = 8
+) -> dict[tuple[str, int], float]:
     """``{(genome hash, seed): test accuracy}`` from earlier ``--json`` outputs of this script.
 
-    A final is deterministic for a genome and a seed on one machine (op determinism), so a
-    figure measured before is reused rather than trained again; that also merges runs.
+    A final is deterministic for a genome, a seed, a schedule and a length on one machine (op
+    determinism), so a figure measured before is reused rather than trained again; that also
+    merges runs. Outputs of another schedule or length are skipped (older ones: constant, 8).
     """
     from backend.search.genome import genome_hash
 
     known: dict[tuple[str, int], float] = {}
     for path in paths:
         old = json.loads(path.read_text())
+        if (old.get("schedule", "constant"), old.get("final_epochs", 8)) != (schedule, epochs):
+            continue
         for label, genome in old["genomes"].items():
             h = genome_hash(genome)
             known.update(zip(((h, s) for s in old["seeds"]), old["scores"][label], strict=True))
@@ -87,11 +96,20 @@ def paired_summary(scores: list[float], base: list[float]) -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("reports", nargs="+", type=Path, help="search_quality --json reports")
+    ap.add_argument("reports", nargs="*", type=Path, help="search_quality --json reports")
     ap.add_argument(
         "--methods", help="comma list of method or run:method (run: the report's date part)"
     )
     ap.add_argument("--seeds", default="1,2,3,4", help="training seeds, comma list")
+    ap.add_argument(
+        "--variants", help="comma list of bench/learning_curves.py genomes to retrain as well"
+    )
+    ap.add_argument(
+        "--schedule",
+        choices=("constant", "cosine"),
+        default="constant",
+        help="the final's learning rate: constant (the protocol) or annealed to zero",
+    )
     ap.add_argument("--final-epochs", type=int, default=8)
     ap.add_argument("--batch-size", type=int, default=128)
     ap.add_argument("--threads", type=int, default=2)
@@ -111,19 +129,28 @@ def main(argv: list[str] | None = None) -> int:
     from backend.search.cost import cost
     from backend.search.genome import genome_hash
     from backend.search.space import baseline_genome
+    from bench.learning_curves import variants
     from worker.evaluator import final_train
 
     shape = (28, 28, 1)
     base = baseline_genome(shape)
     wanted = set(args.methods.split(",")) if args.methods else None
     found = finals_from_reports(args.reports, wanted)
+    hand = variants(base)
+    for name in args.variants.split(",") if args.variants else []:
+        if name not in hand:
+            ap.error(f"unknown variant {name!r}; choose from {', '.join(hand)}")
+        found[name] = hand[name]
     base_hash = genome_hash(base)
     table = {"seed CNN": base} | {k: g for k, g in found.items() if genome_hash(g) != base_hash}
     base_flops = cost(base, shape, 10)[1]
     data = None  # loaded on the first final to train: reused figures need none
-    known = known_scores(args.known)
+    known = known_scores(args.known, args.schedule, args.final_epochs)
     runs = len(table) * len(seeds)
-    print(f"# {len(table)} genomes x seeds {seeds}: {runs} finals of {args.final_epochs} epochs")
+    print(
+        f"# {len(table)} genomes x seeds {seeds}: {runs} finals of {args.final_epochs} epochs, "
+        f"{args.schedule} learning rate"
+    )
     scores: dict[str, list[float]] = {}
     done = 0
     for label, genome in table.items():
@@ -144,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
                 epochs=args.final_epochs,
                 batch_size=args.batch_size,
                 seed=seed,
+                cosine_decay=args.schedule == "cosine",
             )
             acc = float(out.metrics["test_accuracy"])
             scores[label].append(acc)
@@ -168,7 +196,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.write_text(
             json.dumps(
-                {"seeds": seeds, "scores": scores, "summary": summary, "genomes": table}, indent=1
+                {
+                    "seeds": seeds,
+                    "schedule": args.schedule,
+                    "final_epochs": args.final_epochs,
+                    "scores": scores,
+                    "summary": summary,
+                    "genomes": table,
+                },
+                indent=1,
             )
         )
     return 0

@@ -208,13 +208,15 @@ def _fit(
     hopeless: HopelessHook | None = None,
     mixed_precision: bool = False,
     jit_compile: bool = False,
+    cosine_decay: bool = False,
 ) -> tuple[keras.Model, _Stream]:
     """Seed, build, compile and fit a genome, streaming each epoch through the hooks.
 
     ``mixed_precision`` builds the model under Keras' ``mixed_float16`` policy (float16
     compute, float32 variables, a float32 softmax, loss scaling at compile); the global
     policy is float32 again once the model is built, so the next candidate is unaffected.
-    ``jit_compile`` compiles the train step with XLA. Both pay on GPUs only."""
+    ``jit_compile`` compiles the train step with XLA. Both pay on GPUs only.
+    ``cosine_decay`` anneals the learning rate to zero over all ``epochs``."""
     keras.utils.set_random_seed(seed)
     if mixed_precision:
         keras.mixed_precision.set_global_policy("mixed_float16")
@@ -224,7 +226,13 @@ def _fit(
             keras.mixed_precision.set_global_policy("float32")
     else:
         model = build_model(genome, train[0].shape[1:], num_classes)
-    compile_model(model, genome, jit_compile=True if jit_compile else "auto")
+    steps = epochs * math.ceil(len(train[0]) / batch_size)
+    compile_model(
+        model,
+        genome,
+        jit_compile=True if jit_compile else "auto",
+        decay_steps=steps if cosine_decay else None,
+    )
     stream = _Stream(*hooks, hopeless)
     model.fit(
         _dataset(*train, batch_size, seed),
@@ -315,8 +323,12 @@ def final_train(
     seed: int,
     on_epoch: EpochHook | None = None,
     should_stop: StopHook | None = None,
+    cosine_decay: bool = False,
 ) -> FinalResult:
-    """Retrain from scratch on train+validation, then score once on the test split."""
+    """Retrain from scratch on train+validation, then score once on the test split.
+
+    ``cosine_decay`` anneals the learning rate to zero over the epochs: off in the product and
+    the protocol; ``bench/final_noise.py --schedule cosine`` measures what it changes."""
     x = np.concatenate([data.x_train, data.x_val])
     y = np.concatenate([data.y_train, data.y_val])
     model, stream = _fit(
@@ -328,6 +340,7 @@ def final_train(
         batch_size=batch_size,
         seed=seed,
         hooks=(on_epoch, should_stop),
+        cosine_decay=cosine_decay,
     )
     probs = model.predict(_dataset(data.x_test, data.y_test, 512, None), verbose=0)
     report = classification_report(data.y_test, probs.argmax(axis=1), num_classes)

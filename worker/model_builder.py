@@ -78,10 +78,16 @@ def build_model(
     return keras.Model(inputs=inputs, outputs=outputs, name="candidate")
 
 
-def make_optimizer(genome: Genome) -> keras.optimizers.Optimizer:
-    """The genome's optimizer (adam | sgd with momentum | rmsprop)."""
+def make_optimizer(genome: Genome, decay_steps: int | None = None) -> keras.optimizers.Optimizer:
+    """The genome's optimizer (adam | sgd with momentum | rmsprop).
+
+    ``decay_steps`` anneals the genome's learning rate to zero over that many steps (cosine);
+    None keeps it constant, as the candidates of a search and the protocol's final train."""
     opt = genome["optimizer"]
-    name, lr = opt["name"], float(opt["learning_rate"])
+    name = opt["name"]
+    lr: float | keras.optimizers.schedules.LearningRateSchedule = float(opt["learning_rate"])
+    if decay_steps is not None:
+        lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps)
     if name == "adam":
         return keras.optimizers.Adam(learning_rate=lr)
     if name == "sgd":
@@ -92,7 +98,11 @@ def make_optimizer(genome: Genome) -> keras.optimizers.Optimizer:
 
 
 def compile_model(
-    model: keras.Model, genome: Genome, *, jit_compile: bool | Literal["auto"] = "auto"
+    model: keras.Model,
+    genome: Genome,
+    *,
+    jit_compile: bool | Literal["auto"] = "auto",
+    decay_steps: int | None = None,
 ) -> keras.Model:
     """Compile for integer labels: sparse categorical cross-entropy and accuracy.
 
@@ -100,12 +110,13 @@ def compile_model(
     determinism (the worker's default, NASBOARD_DETERMINISTIC) Keras keeps XLA off, rightly:
     XLA has no deterministic kernels for some ops (max-pool gradients fail outright), so a
     search that wants XLA runs on workers started with NASBOARD_DETERMINISTIC=false. A model
-    built under ``mixed_float16`` gets Keras' loss scaling (a ``LossScaleOptimizer``) here."""
+    built under ``mixed_float16`` gets Keras' loss scaling (a ``LossScaleOptimizer``) here.
+    ``decay_steps``: see ``make_optimizer``."""
     with warnings.catch_warnings():
         # Keras warns when it keeps XLA off under op determinism; the metrics record it.
         warnings.filterwarnings("ignore", message=".*jit_compile.*")
         model.compile(
-            optimizer=make_optimizer(genome),
+            optimizer=make_optimizer(genome, decay_steps),
             loss="sparse_categorical_crossentropy",
             metrics=["accuracy"],
             jit_compile=jit_compile,

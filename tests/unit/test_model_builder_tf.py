@@ -110,3 +110,20 @@ def test_compile_leaves_xla_to_keras_unless_asked():
     model = compile_model(build_model(genome, shape, 10), genome)
     assert model.get_layer("softmax").dtype_policy.name == "float32"
     assert type(model.optimizer).__name__ != "LossScaleOptimizer"
+
+
+@pytest.mark.parametrize("name", ["adam", "sgd", "rmsprop"])
+def test_cosine_decay_anneals_the_genome_learning_rate_to_zero(name):
+    """The final's optional schedule starts at the genome's rate and ends at zero; without
+    ``decay_steps`` the rate stays the genome's (what candidates and the protocol train with)."""
+    from worker.model_builder import make_optimizer
+
+    genome = baseline_genome((8, 8, 1))
+    genome["optimizer"] = {"name": name, "learning_rate": 0.003, "momentum": 0.9}
+    constant = make_optimizer(genome)
+    annealed = make_optimizer(genome, decay_steps=10)
+    for step, expected in ((0, 0.003), (5, 0.0015), (10, 0.0)):
+        constant.iterations.assign(step)
+        annealed.iterations.assign(step)
+        assert float(constant.learning_rate) == pytest.approx(0.003)
+        assert float(annealed.learning_rate) == pytest.approx(expected, abs=1e-7)
