@@ -57,8 +57,9 @@ def finals_from_reports(paths: list[Path], methods: set[str] | None) -> dict[str
 
 def machine() -> str:
     """The processor, its vector extensions and the TensorFlow version: what a final's figures
-    depend on besides the genome and the seed. Two 2-core AMD EPYC VMs, with and without
-    AVX-512, train the seed CNN's seed-1 final to 0.9185 and 0.9205."""
+    depend on besides the genome and the seed. Two 2-core "AMD EPYC" VMs of this workplace
+    (the faster one, and a slower one without AVX-512) train the seed CNN's seed-1 final to
+    0.9185 and 0.9205."""
     import tensorflow as tf
 
     from worker.evaluator import cpu_model
