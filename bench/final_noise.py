@@ -55,6 +55,22 @@ def finals_from_reports(paths: list[Path], methods: set[str] | None) -> dict[str
     return {" ".join(labels[h]): genomes[h] for h in genomes}
 
 
+def with_variants(found: dict[str, Genome], extra: dict[str, Genome]) -> dict[str, Genome]:
+    """``found`` plus the hand-written ``extra`` genomes, a genome already in ``found`` merged
+    into its entry (labels joined) so that it is trained once, not once per label."""
+    from backend.search.genome import genome_hash
+
+    merged = dict(found)
+    for name, genome in extra.items():
+        h = genome_hash(genome)
+        same = next((k for k, g in merged.items() if genome_hash(g) == h), None)
+        if same is None:
+            merged[name] = genome
+        else:
+            merged[f"{same} {name}"] = merged.pop(same)
+    return merged
+
+
 def machine() -> str:
     """The processor, its vector extensions and the TensorFlow version: what a final's figures
     depend on besides the genome and the seed. Two 2-core "AMD EPYC" VMs of this workplace
@@ -160,10 +176,11 @@ def main(argv: list[str] | None = None) -> int:
     wanted = set(args.methods.split(",")) if args.methods else None
     found = finals_from_reports(args.reports, wanted)
     hand = variants(base)
-    for name in args.variants.split(",") if args.variants else []:
+    names = args.variants.split(",") if args.variants else []
+    for name in names:
         if name not in hand:
             ap.error(f"unknown variant {name!r}; choose from {', '.join(hand)}")
-        found[name] = hand[name]
+    found = with_variants(found, {name: hand[name] for name in names})
     base_hash = genome_hash(base)
     table = {"seed CNN": base} | {k: g for k, g in found.items() if genome_hash(g) != base_hash}
     base_flops = cost(base, shape, 10)[1]
