@@ -16,6 +16,10 @@ Knobs (``EngineConfig``):
 - ``include_baseline``: the seed CNN is candidate 0 of generation 0 when it fits: feasible for
   the input, inside the space's choices (so every proposal respects the space; e.g. not in
   ``tiny``, whose filters stop at 16) and within ``max_params``/``max_flops``.
+- ``warm_start``: the rest of generation 0 are mutations of the seed CNN instead of random
+  samples (needs ``include_baseline``; random samples when the seed CNN does not fit). Why: a
+  short-budget search spends its first generation on random genomes, most far below a
+  hand-designed net; starting next to the seed CNN searches where the good genomes are.
 """
 
 from __future__ import annotations
@@ -59,6 +63,7 @@ class EngineConfig:
     objective: str = "params"
     include_baseline: bool = True
     uniform_p: float = 0.5
+    warm_start: bool = False
 
     def __post_init__(self) -> None:
         def bad(name: str, why: str) -> None:
@@ -85,6 +90,8 @@ class EngineConfig:
             bad("elitism", "must be in [0, population_size)")
         if self.objective not in ("params", "flops"):
             bad("objective", "must be 'params' or 'flops'")
+        if self.warm_start and not self.include_baseline:
+            bad("warm_start", "needs include_baseline (it mutates the seed CNN)")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (``space`` as its JSON object)."""
@@ -386,6 +393,9 @@ class Engine:
                 facts = self._acceptable(base.genome)
                 if facts is not None and not space_violations(decode(base.genome), cfg.space):
                     self._add(base, facts)
+                    if cfg.warm_start:
+                        seed_cnn = self._member(self._by_key[(0, 0)])
+                        make = lambda attempt: ctx.mutate(seed_cnn)  # noqa: E731
         else:
             make = lambda attempt: self._strategy.make_child(ctx, attempt)  # noqa: E731
         while len(self._pending()) < n:

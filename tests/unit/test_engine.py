@@ -144,6 +144,35 @@ def test_baseline_is_candidate_zero_of_generation_zero():
     assert all(p.origin == "random" for p in no_base)
 
 
+@pytest.mark.parametrize("strategy", STRATEGY_NAMES)
+def test_warm_start_fills_generation_zero_with_mutations_of_the_seed_cnn(strategy):
+    cfg = config(strategy, preset="seed", shape=(28, 28, 1), population_size=8, warm_start=True)
+    props = Engine(cfg).ask()
+    base = baseline_genome((28, 28, 1))
+    assert props[0].origin == "baseline" and props[0].genome == base
+    assert len(props) == 8 and len(set(genomes(props))) == 8
+    for p in props[1:]:
+        assert (p.origin, p.parents) == ("mutation", ((0, 0),))
+        assert not validate_genome(p.genome, (28, 28, 1))
+        assert not space_violations(decode(p.genome), cfg.space)
+    # the same seed gives the same run, and a restart continues it exactly
+    straight, e1 = run(cfg)
+    resumed, e2 = run(cfg, resume=True)
+    assert resumed == straight and e1.state_dict() == e2.state_dict()
+    cold = Engine(config(strategy, preset="seed", shape=(28, 28, 1), population_size=8)).ask()
+    assert all(p.origin == "random" for p in cold[1:])
+
+
+def test_warm_start_needs_the_baseline_and_falls_back_to_random_without_it():
+    with pytest.raises(ValueError, match="warm_start"):
+        config("aging", preset="seed", include_baseline=False, warm_start=True)
+    # the seed CNN does not fit the tiny space (filters stop at 16): random samples instead
+    props = Engine(config("aging", preset="tiny", warm_start=True)).ask()
+    assert props and all(p.origin == "random" for p in props)
+    restored = EngineConfig.from_dict(config("aging", preset="seed", warm_start=True).to_dict())
+    assert restored.warm_start
+
+
 def test_budget_limits_are_respected():
     space = PRESETS["seed"].model_copy(update={"max_params": 60_000})
     cfg = EngineConfig("aging", space, (28, 28, 1), 10, 6, 3, seed=2)
