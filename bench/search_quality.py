@@ -27,11 +27,12 @@ Methods (``--methods``, comma separated, default all):
   minus the database. The seed CNN is candidate 0 (``include_baseline``), identical genomes are
   never proposed twice (the engine dedups by canonical hash) and, unless ``--no-cost-filter``,
   the space carries ``max_flops`` = ``--flops-factor`` x the seed CNN's FLOPs (``cost()``,
-  known before training), so shapes too slow for the budget are never proposed. With
-  ``--confirm-top`` N >= 2 (default 2) the best N distinct genomes are trained again for
-  ``--confirm-epochs`` (default 4) inside the same budget (the search phase stops early by what
-  that will take, ``backend.search.confirm``) and the best confirmed one is retrained; the
-  confirmations are not counted as candidates.
+  known before training), so shapes too slow for the budget are never proposed; with
+  ``--warm-start`` the rest of generation 0 are mutations of the seed CNN (``warm_start``),
+  not random genomes. With ``--confirm-top`` N >= 2 (default 2) the best N distinct genomes
+  are trained again for ``--confirm-epochs`` (default 4) inside the same budget (the search
+  phase stops early by what that will take, ``backend.search.confirm``) and the best confirmed
+  one is retrained; the confirmations are not counted as candidates.
 - ``keras-tuner-random``: ``keras_tuner`` 1.4.8 RandomSearch (its own Tuner loop, checkpoints
   and ``model.fit`` on numpy arrays) with a HyperModel sampling the same choices;
 - ``optuna-tpe``: Optuna's TPESampler, an objective sampling the same choices, ``model.fit``;
@@ -318,6 +319,7 @@ class Protocol:
     confirm_top: int = 0
     confirm_epochs: int | None = None  # None: final_epochs
     early_stop: Any = None  # backend.search.early_stop.EarlyStopRule of the -es methods
+    warm_start: bool = False  # nasboard's generation 0: mutations of the seed CNN
     verbose: bool = True
 
     def say(self, msg: str) -> None:
@@ -430,7 +432,10 @@ def run_nasboard(strategy: str, p: Protocol, early_stop: Any = None) -> MethodRe
         generations=10_000,  # the budget ends the search
         seed=p.seed,
         include_baseline=True,
+        warm_start=p.warm_start,
     )
+    if p.warm_start:
+        res.notes.append("generation 0: the seed CNN and mutations of it")
     engine = Engine(config)
     start = time.monotonic()
     deadline = start + p.budget_s
@@ -874,6 +879,7 @@ def report(results: list[MethodResult], p: Protocol) -> dict[str, Any]:
             "seed": p.seed,
             "population": p.population,
             "flops_factor": p.flops_factor,
+            "warm_start": p.warm_start,
             "confirm_top": p.confirm_top,
             "confirm_epochs": p.confirm_epochs or p.final_epochs,
             "early_stop": None if p.early_stop is None else asdict(p.early_stop),
@@ -937,6 +943,11 @@ def main(argv: list[str] | None = None) -> int:
         help="nasboard's max_flops as a multiple of the seed CNN's FLOPs",
     )
     ap.add_argument("--no-cost-filter", action="store_true", help="no max_flops for nasboard")
+    ap.add_argument(
+        "--warm-start",
+        action="store_true",
+        help="nasboard: generation 0 is the seed CNN and mutations of it, not random genomes",
+    )
     ap.add_argument(
         "--confirm-top",
         type=int,
@@ -1010,6 +1021,7 @@ def main(argv: list[str] | None = None) -> int:
         flops_factor=None if args.no_cost_filter else args.flops_factor,
         confirm_top=args.confirm_top,
         confirm_epochs=args.confirm_epochs,
+        warm_start=args.warm_start,
         early_stop=EarlyStopRule(
             args.early_stop_quantile,
             args.early_stop_min_peers,
