@@ -95,6 +95,7 @@ def engine_config(search: Search, info: DatasetInfo) -> EngineConfig:
         elitism=cfg["elitism"],
         objective=cfg["objective"],
         include_baseline=cfg["include_baseline"],
+        warm_start=cfg.get("warm_start", False),  # searches stored before it existed: off
     )
 
 

@@ -66,6 +66,13 @@ class SearchBase(BaseModel):
     include_baseline: bool = Field(
         default=True, description="Train the seed's hand-designed CNN as candidate 0"
     )
+    warm_start: bool = Field(
+        default=False,
+        description=(
+            "Fill the rest of the first generation with mutations of the seed's CNN instead of"
+            " random genomes (needs include_baseline; random when the CNN is outside the space)"
+        ),
+    )
     search_space: SearchSpace | None = Field(
         default=None, description="Defaults to the seed's space (preset 'seed')"
     )
@@ -96,6 +103,13 @@ class SearchCreate(SearchBase):
     def _confirm_two_or_none(cls, value: int) -> int:
         if value == 1:
             raise ValueError("confirm_top must be 0 (off) or at least 2: one has nothing to rank")
+        return value
+
+    @field_validator("warm_start")
+    @classmethod
+    def _warm_start_needs_baseline(cls, value: bool, info: ValidationInfo) -> bool:
+        if value and info.data.get("include_baseline") is False:
+            raise ValueError("warm_start mutates the seed's CNN: it needs include_baseline")
         return value
 
     @field_validator("tournament_size")

@@ -34,6 +34,7 @@ TRAINING_KEYS = (
     "elitism",
     "objective",
     "include_baseline",
+    "warm_start",
 )
 
 

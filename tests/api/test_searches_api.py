@@ -48,6 +48,7 @@ def test_create_returns_201_with_defaults_resolved(client: TestClient) -> None:
         ({"name": ""}, "name"),
         ({"crossover_prob": 1.5}, "crossover_prob"),
         ({"search_space": {"conv_blocks": "lots"}}, "search_space"),
+        ({"include_baseline": False, "warm_start": True}, "warm_start"),
     ],
 )
 def test_invalid_body_is_422_naming_the_field(

@@ -258,6 +258,32 @@ def test_older_searches_have_the_accelerator_options_off(settings: Settings) -> 
     assert (taken.mixed_precision, taken.jit_compile) == (False, False)
 
 
+def test_warm_start_reaches_the_engine_and_older_searches_start_cold(settings: Settings) -> None:
+    from sqlalchemy import select
+
+    from worker import runner
+
+    db = get_database(settings.resolved_database_url)
+
+    def origins(search_id: int) -> list[str]:
+        with db.read() as session:
+            rows = session.scalars(
+                select(Candidate).where(Candidate.search_id == search_id).order_by(Candidate.index)
+            )
+            return [c.origin for c in rows]
+
+    warm = _search(db, None, warm_start=True)
+    runner.start_search(db, warm)
+    assert origins(warm) == ["baseline", "mutation"]
+    older = _search(db, None)
+    with db.write() as session:  # a config stored before the option existed
+        search = session.get(Search, older)
+        assert search is not None
+        search.config = {k: v for k, v in search.config.items() if k != "warm_start"}
+    runner.start_search(db, older)
+    assert origins(older) == ["baseline", "random"]
+
+
 def test_search_create_accepts_the_accelerator_options(client: TestClient) -> None:
     body = {
         "name": "gpu",
