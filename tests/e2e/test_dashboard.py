@@ -198,6 +198,32 @@ def test_stream_ignores_replayed_events(page):
     assert result == {"seen": [3, 4, 5], "resumed": [11], "lastId": 5}
 
 
+def test_warm_start_from_the_form_starts_next_to_the_baseline(page):
+    fill_search(page, "e2e: warm start", population=3, generations=1, epochs=1)
+    page.get_by_label("Search space preset").select_option("seed")  # holds the seed CNN
+    baseline = page.get_by_label("Train the seed's hand-designed CNN as a baseline", exact=False)
+    warm = page.get_by_label("Start from it", exact=False)
+    warm.check()
+    baseline.uncheck()  # warm start mutates the baseline: without it, it is off and locked
+    assert warm.is_disabled() and not warm.is_checked()
+    baseline.check()
+    warm.check()
+    page.get_by_role("button", name="Start search").click()
+    page.wait_for_url(re.compile(r"/searches/\d+$"))
+    search_id = int(page.url.rsplit("/", 1)[1])
+    api = f"{page.base}/api/searches/{search_id}"
+    assert httpx.get(api).json()["config"]["warm_start"] is True
+    origins: list[str] = []
+    for _ in range(100):  # the embedded worker proposes generation 0 when it starts the search
+        items = httpx.get(f"{api}/candidates").json()["items"]
+        origins = [c["origin"] for c in sorted(items, key=lambda c: c["index"])]
+        if len(origins) == 3:
+            break
+        page.wait_for_timeout(100)
+    assert origins == ["baseline", "mutation", "mutation"]
+    httpx.post(f"{api}/cancel")  # what it trains is not the point here
+
+
 def test_early_stop_from_the_form_marks_the_candidates_it_cut(page, screenshots):
     fill_search(page, "e2e: early stop", population=8, generations=1, epochs=3)
     page.get_by_label("Stop hopeless candidates after an epoch").check()

@@ -77,6 +77,16 @@ export async function mount(root, _params, query) {
   const baselineBox = h("input", { type: "checkbox", id: "f-include_baseline", checked: pick("include_baseline", true) });
   fields.include_baseline = baselineBox;
   errs.set("include_baseline", h("p", { class: "field-error", hidden: true }));
+  // Warm start (EngineConfig.warm_start): mutations of the baseline instead of random genomes.
+  const warmBox = h("input", { type: "checkbox", id: "f-warm_start", name: "warm_start", checked: pick("warm_start", false) });
+  fields.warm_start = warmBox;
+  errs.set("warm_start", h("p", { class: "field-error", id: "f-warm_start-error", hidden: true }));
+  const syncWarm = () => {
+    warmBox.disabled = !baselineBox.checked;
+    if (!baselineBox.checked) warmBox.checked = false;
+  };
+  baselineBox.addEventListener("change", syncWarm);
+  syncWarm();
 
   // Accelerator options: off by default; they pay on GPU workers only.
   const accel = {};
@@ -150,7 +160,11 @@ export async function mount(root, _params, query) {
           field("seed", "Random seed", numInput(pick("seed", 0), { min: 0, step: 1 })),
         ),
         h("label", { class: "check", for: "f-include_baseline" }, baselineBox,
-          h("span", {}, "Train the seed's hand-designed CNN as a baseline (candidate 0, when the search space allows it)"))),
+          h("span", {}, "Train the seed's hand-designed CNN as a baseline (candidate 0, when the search space allows it)")),
+        errs.get("include_baseline"),
+        h("label", { class: "check", for: "f-warm_start" }, warmBox,
+          h("span", {}, "Start from it: the rest of the first generation are mutations of the baseline, not random networks")),
+        errs.get("warm_start")),
       h("section", { class: "card" },
         h("h2", {}, "Training and stopping"),
         h("div", { class: "grid-fields" },
@@ -279,6 +293,7 @@ export async function mount(root, _params, query) {
       early_stop_quantile: Number(fields.early_stop_quantile.value),
       early_stop_min_peers: Number(fields.early_stop_min_peers.value),
       include_baseline: baselineBox.checked,
+      warm_start: warmBox.checked,
       mixed_precision: accel.mixed_precision.checked,
       jit_compile: accel.jit_compile.checked,
       search_space: editor.value,
