@@ -213,14 +213,14 @@ def test_warm_start_from_the_form_starts_next_to_the_baseline(page):
     search_id = int(page.url.rsplit("/", 1)[1])
     api = f"{page.base}/api/searches/{search_id}"
     assert httpx.get(api).json()["config"]["warm_start"] is True
-    origins: list[str] = []
-    for _ in range(100):  # the embedded worker proposes generation 0 when it starts the search
+
+    def origins() -> list[str]:
         items = httpx.get(f"{api}/candidates").json()["items"]
-        origins = [c["origin"] for c in sorted(items, key=lambda c: c["index"])]
-        if len(origins) == 3:
-            break
-        page.wait_for_timeout(100)
-    assert origins == ["baseline", "mutation", "mutation"]
+        return [c["origin"] for c in sorted(items, key=lambda c: c["index"])]
+
+    # the embedded worker proposes generation 0 when it starts the search
+    wait_for(lambda: len(origins()) == 3, 10, interval=0.1, what="generation 0 proposed")
+    assert origins() == ["baseline", "mutation", "mutation"]
     httpx.post(f"{api}/cancel")  # what it trains is not the point here
 
 
