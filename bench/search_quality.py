@@ -397,6 +397,9 @@ def _train_nasboard(
 def run_nasboard(strategy: str, p: Protocol, early_stop: Any = None) -> MethodResult:
     """``early_stop``: a ``backend.search.early_stop.EarlyStopRule`` (the ``-es`` methods)."""
     from backend.search.confirm import (
+        MAX_CONFIRM_SHARE,
+        budgeted_reserve,
+        confirmation_affordable,
         confirmed_winner,
         next_work_seconds,
         pick_for_confirmation,
@@ -443,16 +446,21 @@ def run_nasboard(strategy: str, p: Protocol, early_stop: Any = None) -> MethodRe
     if p.confirm_top:
         res.notes.append(f"confirm the best {p.confirm_top} for {confirm_epochs} epochs")
 
+    def reserve(scored: list[Any]) -> float:
+        """What confirming the current best few would take; 0 past ``MAX_CONFIRM_SHARE`` of
+        the budget (confirmation is then skipped), as in the worker."""
+        return budgeted_reserve(scored, p.confirm_top, confirm_epochs, p.budget_s)
+
     def search_deadline() -> float:
         """The budget less what confirming the current best few would take."""
-        return deadline - reserve_seconds(_scored(res.trials), p.confirm_top, confirm_epochs)
+        return deadline - reserve(_scored(res.trials))
 
     def fits(genome: dict[str, Any]) -> bool:
         """Whether this candidate would end before the confirmation reserve: its time predicted
         from its FLOPs (``predict_seconds``), else the 90th percentile of the measured ones (as
         the worker's ``_confirm_reserve`` for a generation of one). Always, with no reserve."""
         scored = _scored(res.trials)
-        end = deadline - reserve_seconds(scored, p.confirm_top, confirm_epochs)
+        end = deadline - reserve(scored)
         if end >= deadline:
             return time.monotonic() < deadline
         need = next_work_seconds([_cost(genome, p)[1]], scored, p.epochs)
@@ -500,7 +508,17 @@ def run_nasboard(strategy: str, p: Protocol, early_stop: Any = None) -> MethodRe
         engine.tell(results)
         if not started:  # nothing of a whole generation fits before the reserve
             break
-    picks = pick_for_confirmation(_scored(res.trials), p.confirm_top)
+    scored = _scored(res.trials)
+    picks = pick_for_confirmation(scored, p.confirm_top)
+    left = max(0.0, deadline - time.monotonic())
+    if picks and not confirmation_affordable(
+        scored, p.confirm_top, confirm_epochs, p.budget_s, remaining_s=left
+    ):
+        need = reserve_seconds(scored, p.confirm_top, confirm_epochs)
+        res.notes.append(
+            f"confirmation skipped: ~{need:.0f} s, over {MAX_CONFIRM_SHARE:.0%} of the budget"
+        )
+        picks = []
     by_index = {t.index: t for t in res.trials}
     for i, pick in enumerate(picks):
         source = by_index[pick.key]

@@ -31,8 +31,11 @@ from backend.db.models.artifact import BEST_MODEL, CANDIDATE_MODEL
 from backend.db.session import Database
 from backend.search.confirm import (
     CONFIRM_ORIGIN,
+    MAX_CONFIRM_SHARE,
     Scored,
     Timing,
+    budgeted_reserve,
+    confirmation_affordable,
     confirmed_winner,
     next_work_seconds,
     pick_for_confirmation,
@@ -209,10 +212,16 @@ class Claim:
 
 def _over_budget(search: Search, reserve_s: float = 0.0) -> bool:
     """Past the time budget, less ``reserve_s`` held back for confirmation."""
+    left = _budget_left_s(search)
+    return left is not None and left <= reserve_s
+
+
+def _budget_left_s(search: Search) -> float | None:
+    """Seconds of the time budget still to spend; None without a budget (or not started)."""
     budget = search.config.get("time_budget_s")
     if not budget or search.started_at is None:
-        return False
-    return (utcnow() - search.started_at).total_seconds() >= budget - reserve_s
+        return None
+    return float(budget) - (utcnow() - search.started_at).total_seconds()
 
 
 def claim(db: Database, candidate_id: int) -> tuple[Claim | None, Next]:
@@ -741,7 +750,7 @@ def _confirm_reserve(session: Session, search: Search, engine: Engine) -> float:
         return 0.0
     scored = _scored(session, search, confirmations=False)
     parallel = _live_workers(session)
-    reserve = reserve_seconds(scored, top, _epochs(cfg, True), parallel=parallel)
+    reserve = budgeted_reserve(scored, top, _epochs(cfg, True), cfg["time_budget_s"], parallel)
     if not reserve:
         return 0.0
     shape, classes = engine.config.input_shape, engine.config.num_classes
@@ -763,15 +772,30 @@ def _live_workers(session: Session) -> int:
 
 
 def _enter_confirm(session: Session, search: Search, reason: str) -> Next | None:
-    """Queue the best few genomes for longer training; None when confirmation is off."""
+    """Queue the best few genomes for longer training; None when confirmation is off. Past
+    ``MAX_CONFIRM_SHARE`` of the time budget (``confirmation_affordable``) it is skipped, and
+    the search phase's best goes to final training, the reason saying so."""
     cfg = search.config
-    picks = pick_for_confirmation(
-        _scored(session, search, confirmations=False), int(cfg.get("confirm_top") or 0)
-    )
+    top, epochs = int(cfg.get("confirm_top") or 0), _epochs(cfg, True)
+    scored = _scored(session, search, confirmations=False)
+    picks = pick_for_confirmation(scored, top)
     if not picks:
         return None
+    parallel = _live_workers(session)
+    budget, left = cfg.get("time_budget_s"), _budget_left_s(search)
+    if not confirmation_affordable(scored, top, epochs, budget, parallel, max(0.0, left or 0.0)):
+        need = reserve_seconds(scored, top, epochs, parallel)
+        log(
+            logger,
+            "confirmation skipped",
+            search=search.id,
+            reserve_s=round(need, 1),
+            budget_s=budget,
+            left_s=None if left is None else round(left, 1),
+        )
+        why = f"confirmation skipped: ~{need:.0f} s, over {MAX_CONFIRM_SHARE:.0%} of the budget"
+        return _enter_final(session, search, f"{reason}; {why}")
     gen = search.generation + 1
-    epochs = _epochs(cfg, True)
     for index, pick in enumerate(picks):
         source = session.get(Candidate, pick.key)
         assert source is not None

@@ -116,6 +116,49 @@ def reserve_seconds(scored: Sequence[Scored[K]], top: int, epochs: int, parallel
     return total / min(max(1, parallel), len(picks))
 
 
+#: The most of a time budget confirmation may hold back. Why: on a 2-core VM where the seed CNN
+#: takes ~40 s an epoch, confirming two genomes for 4 epochs (plus a spare each) reserved ~400 s
+#: of a 600 s budget, and the search phase stopped after 2 candidates (bench run k, 2026-11-29).
+#: A re-ranking that leaves almost nothing to re-rank is not worth its cost: past this share the
+#: search phase keeps the whole budget and its best stands unconfirmed.
+MAX_CONFIRM_SHARE = 1 / 3
+
+
+def budgeted_reserve(
+    scored: Sequence[Scored[K]],
+    top: int,
+    epochs: int,
+    budget_s: float | None,
+    parallel: int = 1,
+) -> float:
+    """``reserve_seconds``, or 0 where it exceeds ``MAX_CONFIRM_SHARE`` of ``budget_s``
+    (confirmation is then skipped: ``confirmation_affordable``). No budget: no cap."""
+    reserve = reserve_seconds(scored, top, epochs, parallel)
+    if budget_s and reserve > MAX_CONFIRM_SHARE * budget_s:
+        return 0.0
+    return reserve
+
+
+def confirmation_affordable(
+    scored: Sequence[Scored[K]],
+    top: int,
+    epochs: int,
+    budget_s: float | None,
+    parallel: int = 1,
+    remaining_s: float = 0.0,
+) -> bool:
+    """Whether confirmation runs at all: something to re-rank and, with a time budget, a
+    reserve within ``MAX_CONFIRM_SHARE`` of it or within the ``remaining_s`` the search phase
+    left (it ended early: generations done, target reached). The one rule the worker and
+    ``bench/`` skip by, on the same scores as the reserve the search phase stopped by."""
+    if not pick_for_confirmation(scored, top):
+        return False
+    if not budget_s:
+        return True
+    reserve = reserve_seconds(scored, top, epochs, parallel)
+    return reserve <= max(MAX_CONFIRM_SHARE * budget_s, remaining_s)
+
+
 def next_step_seconds(
     scored: Sequence[Scored[K]], epochs: int, count: int, parallel: int = 1
 ) -> float:

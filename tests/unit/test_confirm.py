@@ -9,8 +9,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from backend.search.confirm import (
+    MAX_CONFIRM_SHARE,
     Scored,
     Timing,
+    budgeted_reserve,
+    confirmation_affordable,
     confirmed_winner,
     next_step_seconds,
     next_work_seconds,
@@ -58,6 +61,31 @@ def test_reserve_is_the_picks_measured_epochs_times_confirm_epochs_over_workers(
     assert reserve_seconds(partly, 2, epochs=1) == 40.0
     assert reserve_seconds([s(1, "a", 0.9, spe=None), s(2, "b", 0.8, spe=None)], 2, 3) == 0.0
     assert reserve_seconds(scored, 0, epochs=4) == 0.0
+
+
+def test_a_reserve_over_the_budget_share_is_not_held_and_confirmation_is_skipped() -> None:
+    # two picks at 40 s an epoch, 4 epochs + 1 spare each: 400 s (the slow VM of run k)
+    scored = [s(1, "a", 0.9, spe=40.0), s(2, "b", 0.8, spe=40.0)]
+    assert reserve_seconds(scored, 2, epochs=4) == 400.0
+    assert MAX_CONFIRM_SHARE * 600 < 400.0 <= MAX_CONFIRM_SHARE * 1200
+    # over the share of a 600 s budget: the search phase keeps it all, no confirmation
+    assert budgeted_reserve(scored, 2, 4, budget_s=600) == 0.0
+    assert not confirmation_affordable(scored, 2, 4, budget_s=600)
+    # within the share of a 1200 s budget: held back, and confirmed
+    assert budgeted_reserve(scored, 2, 4, budget_s=1200) == 400.0
+    assert confirmation_affordable(scored, 2, 4, budget_s=1200)
+    # two workers halve it: 200 s fits a third of 600 s
+    assert budgeted_reserve(scored, 2, 4, budget_s=600, parallel=2) == 200.0
+    assert confirmation_affordable(scored, 2, 4, budget_s=600, parallel=2)
+    # a search phase that ended early (generations done) confirms in the time it left
+    assert confirmation_affordable(scored, 2, 4, budget_s=600, remaining_s=400.0)
+    assert not confirmation_affordable(scored, 2, 4, budget_s=600, remaining_s=399.0)
+    # no budget (generations only): no cap
+    assert budgeted_reserve(scored, 2, 4, budget_s=None) == 400.0
+    assert confirmation_affordable(scored, 2, 4, budget_s=None)
+    # nothing to re-rank: never, budget or not
+    assert not confirmation_affordable(scored[:1], 2, 4, budget_s=None)
+    assert not confirmation_affordable(scored, 0, 4, budget_s=None)
 
 
 def test_next_step_is_a_slow_epoch_times_epochs_in_waves_of_workers() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import httpx
 import pytest
 import yaml
 
+from backend.search.confirm import MAX_CONFIRM_SHARE
 from backend.search.early_stop import EarlyStopRule, is_hopeless
 from tests.support.processes import NASBOARD, Proc, nasboard_env, start_server
 from tests.support.scenario import tiny_search
@@ -32,6 +34,10 @@ def _submit(url: str, **overrides: Any) -> int:
     response = httpx.post(f"{url}/api/searches", json=tiny_search(presets, **overrides), timeout=30)
     assert response.status_code == 201, response.text
     return int(response.json()["id"])
+
+
+def _seconds_between(earlier: str, later: str) -> float:
+    return (datetime.fromisoformat(later) - datetime.fromisoformat(earlier)).total_seconds()
 
 
 def _wait_for(predicate: Any, timeout: float, what: str) -> Any:
@@ -221,14 +227,45 @@ def test_confirmation_is_not_cut_by_the_time_budget_it_was_reserved_from(
     server: tuple[Proc, str],
 ) -> None:
     _, url = server
-    # long enough for the first generations even on a cold, loaded worker; 50 take far longer
-    search_id = _submit(url, generations=50, time_budget_s=15, confirm_top=2, confirm_epochs=2)
+    # long enough for the first generations even on a cold, loaded worker; 50 take far longer.
+    # Two confirmations of 2 epochs (+1 spare each) at ~1-2 s an epoch on digits: within a
+    # third of the budget (MAX_CONFIRM_SHARE), so they are reserved and run.
+    search_id = _submit(url, generations=50, time_budget_s=60, confirm_top=2, confirm_epochs=2)
     events = read_events(f"{url}/api/searches/{search_id}/events", timeout=300)
     reasons = [e.data.get("reason") for e in events if e.type == "search_status"]
     assert "time budget spent" in reasons
     confirms = [c for c in _items(url, search_id) if c["origin"] == "confirm"]
     assert len(confirms) == 2
     assert [c["status"] for c in confirms] == ["completed", "completed"], confirms
+
+
+def test_confirmation_over_a_third_of_the_budget_is_skipped_and_the_search_keeps_it(
+    server: tuple[Proc, str],
+) -> None:
+    """Two confirmations of 60 epochs (+1 spare each) would take minutes of a 15 s budget:
+    no time is held back, no confirmation runs, the final retrains the search phase's best
+    and its reason says why."""
+    _, url = server
+    search_id = _submit(url, generations=50, time_budget_s=15, confirm_top=2, confirm_epochs=60)
+    events = read_events(f"{url}/api/searches/{search_id}/events", timeout=300)
+    phases = [e.data for e in events if e.type == "search_status" and e.data.get("phase")]
+    assert [p["phase"] for p in phases] == ["final"], phases
+    reason = phases[0]["reason"]
+    assert reason.startswith("time budget spent; confirmation skipped: ~"), reason
+    assert reason.endswith("over 33% of the budget"), reason
+    items = _items(url, search_id)
+    assert not [c for c in items if c["origin"] == "confirm"]
+    search = httpx.get(f"{url}/api/searches/{search_id}").json()
+    assert search["status"] == "succeeded"
+    # the whole budget went to the search phase: its last candidate began past the point a
+    # held-back reserve (over 5 s of the 15) would have stopped it
+    started = sorted(c["started_at"] for c in items if c["started_at"])
+    assert _seconds_between(search["started_at"], started[-1]) > 15 - 15 * MAX_CONFIRM_SHARE
+    # the search phase's best: scored candidates only (one stopped at the budget is not)
+    scored = [c for c in items if c["status"] in ("completed", "reused")]
+    best = max(scored, key=lambda c: c["val_accuracy"])
+    assert search["best"]["val_accuracy"] == best["val_accuracy"]
+    assert search["final"] is not None
 
 
 def test_confirm_top_of_one_is_refused_naming_the_field(server: tuple[Proc, str]) -> None:
