@@ -73,6 +73,8 @@ EARLY_STOP_METHODS = tuple(s + EARLY_STOP_SUFFIX for s in NASBOARD_STRATEGIES)
 NASBOARD_METHODS = NASBOARD_STRATEGIES + EARLY_STOP_METHODS
 PEERS = ("keras-tuner-random", "optuna-tpe")
 ALL_METHODS = ("baseline", *NASBOARD_STRATEGIES, *PEERS)
+#: The methods the final-test target must beat; a run without one of them cannot pass it.
+TARGET_RIVALS = ("baseline", *PEERS)
 TARGET_ACC = 0.90
 
 
@@ -879,10 +881,15 @@ def report(results: list[MethodResult], p: Protocol) -> dict[str, Any]:
         if deltas:
             entry["final_test_minus"] = deltas
             beats = all(d > 0 for d in deltas.values())
+            # a PASS needs every peer and the baseline in the run, each with a final
+            absent = [m for m in TARGET_RIVALS if m not in deltas]
+            verdict = "FAIL" if not beats else "PASS" if not absent else "not judged"
+            if beats and absent:
+                verdict += f": no final for {', '.join(absent)} in this run"
             text = ", ".join(f"{k} {v:+.4f}" for k, v in deltas.items())
             print(
                 f"{s}: final test {_fmt(mine.final_test_accuracy)} minus {text} "
-                f"(target: higher than every peer and the baseline: {'PASS' if beats else 'FAIL'})"
+                f"(target: higher than every peer and the baseline: {verdict})"
             )
         ratios[s] = entry
     early_stop_ab = _early_stop_ab(by)
