@@ -399,13 +399,13 @@ def _train_nasboard(
 def run_nasboard(strategy: str, p: Protocol, early_stop: Any = None) -> MethodResult:
     """``early_stop``: a ``backend.search.early_stop.EarlyStopRule`` (the ``-es`` methods)."""
     from backend.search.confirm import (
-        MAX_CONFIRM_SHARE,
         budgeted_reserve,
         confirmation_affordable,
         confirmed_winner,
         next_work_seconds,
         pick_for_confirmation,
         reserve_seconds,
+        skip_note,
     )
     from backend.search.cost import cost
     from backend.search.early_stop import chance_floor, is_hopeless
@@ -516,10 +516,7 @@ def run_nasboard(strategy: str, p: Protocol, early_stop: Any = None) -> MethodRe
     if picks and not confirmation_affordable(
         scored, p.confirm_top, confirm_epochs, p.budget_s, remaining_s=left
     ):
-        need = reserve_seconds(scored, p.confirm_top, confirm_epochs)
-        res.notes.append(
-            f"confirmation skipped: ~{need:.0f} s, over {MAX_CONFIRM_SHARE:.0%} of the budget"
-        )
+        res.notes.append(skip_note(reserve_seconds(scored, p.confirm_top, confirm_epochs)))
         picks = []
     by_index = {t.index: t for t in res.trials}
     for i, pick in enumerate(picks):

@@ -31,7 +31,6 @@ from backend.db.models.artifact import BEST_MODEL, CANDIDATE_MODEL
 from backend.db.session import Database
 from backend.search.confirm import (
     CONFIRM_ORIGIN,
-    MAX_CONFIRM_SHARE,
     Scored,
     Timing,
     budgeted_reserve,
@@ -41,6 +40,7 @@ from backend.search.confirm import (
     pick_for_confirmation,
     reserve_seconds,
     seconds_per_epoch,
+    skip_note,
 )
 from backend.search.cost import cost
 from backend.search.early_stop import (
@@ -793,8 +793,7 @@ def _enter_confirm(session: Session, search: Search, reason: str) -> Next | None
             budget_s=budget,
             left_s=None if left is None else round(left, 1),
         )
-        why = f"confirmation skipped: ~{need:.0f} s, over {MAX_CONFIRM_SHARE:.0%} of the budget"
-        return _enter_final(session, search, f"{reason}; {why}")
+        return _enter_final(session, search, f"{reason}; {skip_note(need)}")
     gen = search.generation + 1
     for index, pick in enumerate(picks):
         source = session.get(Candidate, pick.key)

@@ -134,9 +134,16 @@ def budgeted_reserve(
     """``reserve_seconds``, or 0 where it exceeds ``MAX_CONFIRM_SHARE`` of ``budget_s``
     (confirmation is then skipped: ``confirmation_affordable``). No budget: no cap."""
     reserve = reserve_seconds(scored, top, epochs, parallel)
-    if budget_s and reserve > MAX_CONFIRM_SHARE * budget_s:
-        return 0.0
-    return reserve
+    return 0.0 if _over_share(reserve, budget_s) else reserve
+
+
+def _over_share(reserve_s: float, budget_s: float | None) -> bool:
+    return bool(budget_s) and reserve_s > MAX_CONFIRM_SHARE * float(budget_s or 0)
+
+
+def skip_note(reserve_s: float) -> str:
+    """What a search (its final phase's reason) or a bench report says when it skips."""
+    return f"confirmation skipped: ~{reserve_s:.0f} s, over {MAX_CONFIRM_SHARE:.0%} of the budget"
 
 
 def confirmation_affordable(
@@ -153,10 +160,8 @@ def confirmation_affordable(
     ``bench/`` skip by, on the same scores as the reserve the search phase stopped by."""
     if not pick_for_confirmation(scored, top):
         return False
-    if not budget_s:
-        return True
     reserve = reserve_seconds(scored, top, epochs, parallel)
-    return reserve <= max(MAX_CONFIRM_SHARE * budget_s, remaining_s)
+    return not _over_share(reserve, budget_s) or reserve <= remaining_s
 
 
 def next_step_seconds(
