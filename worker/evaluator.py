@@ -209,8 +209,13 @@ def _fit(
     mixed_precision: bool = False,
     jit_compile: bool = False,
     cosine_decay: bool = False,
+    resume: keras.Model | None = None,
+    initial_epoch: int = 0,
 ) -> tuple[keras.Model, _Stream]:
     """Seed, build, compile and fit a genome, streaming each epoch through the hooks.
+
+    ``resume``: a compiled model already trained for ``initial_epoch`` epochs, trained on from
+    there up to ``epochs`` (its optimizer state included) instead of a new one from scratch.
 
     ``mixed_precision`` builds the model under Keras' ``mixed_float16`` policy (float16
     compute, float32 variables, a float32 softmax, loss scaling at compile); the global
@@ -218,6 +223,10 @@ def _fit(
     ``jit_compile`` compiles the train step with XLA. Both pay on GPUs only.
     ``cosine_decay`` anneals the learning rate to zero over all ``epochs``."""
     keras.utils.set_random_seed(seed)
+    if resume is not None:
+        return resume, _fit_model(
+            resume, train, validation, epochs, batch_size, seed, hooks, hopeless, initial_epoch
+        )
     if mixed_precision:
         keras.mixed_precision.set_global_policy("mixed_float16")
         try:
@@ -233,15 +242,36 @@ def _fit(
         jit_compile=True if jit_compile else "auto",
         decay_steps=steps if cosine_decay else None,
     )
+    return model, _fit_model(model, train, validation, epochs, batch_size, seed, hooks, hopeless)
+
+
+def _fit_model(
+    model: keras.Model,
+    train: tuple[np.ndarray, np.ndarray],
+    validation: tuple[np.ndarray, np.ndarray] | None,
+    epochs: int,
+    batch_size: int,
+    seed: int,
+    hooks: tuple[EpochHook | None, StopHook | None],
+    hopeless: HopelessHook | None,
+    initial_epoch: int = 0,
+) -> _Stream:
     stream = _Stream(*hooks, hopeless)
     model.fit(
         _dataset(*train, batch_size, seed),
         validation_data=_dataset(*validation, batch_size, None) if validation else None,
         epochs=epochs,
+        initial_epoch=initial_epoch,
         verbose=0,
         callbacks=[stream],
     )
-    return model, stream
+    return stream
+
+
+def load_for_resume(path: Path) -> keras.Model:
+    """A candidate's saved model (``save_keras``), compiled with its optimizer state, to train
+    on. Safe mode: a ``.keras`` file holding code (a Lambda layer) is refused, not run."""
+    return keras.saving.load_model(path, compile=True, safe_mode=True)
 
 
 def train_candidate(
@@ -257,11 +287,17 @@ def train_candidate(
     hopeless: HopelessHook | None = None,
     mixed_precision: bool = False,
     jit_compile: bool = False,
+    resume: keras.Model | None = None,
+    initial_epoch: int = 0,
 ) -> TrainResult:
     """Train on the train split, score on validation; the test split is not touched.
 
     ``hopeless`` may end training after an epoch; the result is then scored at that epoch
-    (``early_stopped_at``, ``metrics["epochs_trained"]``)."""
+    (``early_stopped_at``, ``metrics["epochs_trained"]``). ``resume`` (``load_for_resume``)
+    trains an earlier candidate's model on from ``initial_epoch`` to ``epochs``: a
+    confirmation continues where the candidate stopped instead of starting again
+    (``metrics["epochs_trained"]`` then counts this run's epochs only; ``resumed_at`` says
+    from where)."""
     model, stream = _fit(
         genome,
         (data.x_train, data.y_train),
@@ -274,10 +310,14 @@ def train_candidate(
         hopeless=hopeless,
         mixed_precision=mixed_precision,
         jit_compile=jit_compile,
+        resume=resume,
+        initial_epoch=initial_epoch if resume is not None else 0,
     )
     last = stream.history[-1] if stream.history else {}
     metrics = dict(last)
     metrics["epochs_trained"] = float(len(stream.history))
+    if resume is not None:
+        metrics["resumed_at"] = float(initial_epoch)
     metrics["in_epochs_s"] = round(stream.in_epochs_s, 4)
     if stream.early_stopped_at is not None:
         metrics["early_stopped_at"] = float(stream.early_stopped_at)

@@ -57,6 +57,7 @@ from backend.services import events as ev
 from backend.services.artifacts import sha256_of
 from backend.services.candidates import stats_for
 from backend.services.workers import alive_after
+from worker.resume import ResumePoint, carry_curve, resume_point
 
 logger = logging.getLogger("nasboard.runner")
 
@@ -208,6 +209,8 @@ class Claim:
     jit_compile: bool = False
     # The search's median-stopping rule, for the candidates it applies to (None: never stop).
     early_stop: EarlyStopRule | None = None
+    # A confirmation's source model to train on from (worker.resume); None: from scratch.
+    resume: ResumePoint | None = None
 
 
 def _over_budget(search: Search, reserve_s: float = 0.0) -> bool:
@@ -320,6 +323,7 @@ def _claim(db: Database, candidate_id: int) -> tuple[Claim | None, int | None]:
                 mixed_precision=bool(cfg.get("mixed_precision", False)),
                 jit_compile=bool(cfg.get("jit_compile", False)),
                 early_stop=_early_stop_rule(cfg, candidate),
+                resume=resume_point(session, candidate, _epochs(cfg, True)) if confirming else None,
             ),
             None,
         )
@@ -329,6 +333,26 @@ def _epochs(cfg: dict[str, Any], confirming: bool) -> int:
     if confirming:
         return int(cfg.get("confirm_epochs") or cfg["final_epochs"])
     return int(cfg["epochs_per_candidate"])
+
+
+def _confirm_training_epochs(cfg: dict[str, Any]) -> int:
+    """Epochs a confirmation trains: those its source lacks, since it resumes the source's
+    saved model (``worker.resume``); all of them where it cannot be longer than a candidate."""
+    total, done = _epochs(cfg, True), _epochs(cfg, False)
+    return total - done if total > done else total
+
+
+def resume_confirmation(db: Database, claim_: Claim) -> bool:
+    """Before a confirmation trains on from its source's model: give it the source's first
+    epochs as its own (``worker.resume.carry_curve``). False when the lease is lost."""
+    if claim_.resume is None:
+        return False
+    with db.write() as session:
+        candidate = session.get(Candidate, claim_.candidate_id)
+        if candidate is None or candidate.lease_token != claim_.token:
+            return False
+        carry_curve(session, candidate.id, claim_.resume)
+        return True
 
 
 def _worker_took(session: Session, candidate_id: int, now: datetime) -> None:
@@ -750,7 +774,9 @@ def _confirm_reserve(session: Session, search: Search, engine: Engine) -> float:
         return 0.0
     scored = _scored(session, search, confirmations=False)
     parallel = _live_workers(session)
-    reserve = budgeted_reserve(scored, top, _epochs(cfg, True), cfg["time_budget_s"], parallel)
+    reserve = budgeted_reserve(
+        scored, top, _confirm_training_epochs(cfg), cfg["time_budget_s"], parallel
+    )
     if not reserve:
         return 0.0
     shape, classes = engine.config.input_shape, engine.config.num_classes
@@ -783,8 +809,9 @@ def _enter_confirm(session: Session, search: Search, reason: str) -> Next | None
         return None
     parallel = _live_workers(session)
     budget, left = cfg.get("time_budget_s"), _budget_left_s(search)
-    if not confirmation_affordable(scored, top, epochs, budget, parallel, max(0.0, left or 0.0)):
-        need = reserve_seconds(scored, top, epochs, parallel)
+    training = _confirm_training_epochs(cfg)
+    if not confirmation_affordable(scored, top, training, budget, parallel, max(0.0, left or 0.0)):
+        need = reserve_seconds(scored, top, training, parallel)
         log(
             logger,
             "confirmation skipped",
@@ -807,7 +834,7 @@ def _enter_confirm(session: Session, search: Search, reason: str) -> Next | None
                 genome=source.genome,
                 genome_hash=source.genome_hash,
                 origin=CONFIRM_ORIGIN,
-                detail=f"#{source.id} trained again for {epochs} epochs",
+                detail=f"#{source.id} trained on to {epochs} epochs",
                 parent_ids=[source.id],
                 metrics={},
             )

@@ -139,6 +139,7 @@ def _train(db: Database, taken: runner.Claim) -> runner.Next:
         return call
 
     started = time.perf_counter()
+    resume = _resume_model(db, taken)
     with Heartbeat(lambda: runner.heartbeat(db, taken), get_settings().heartbeat_s) as beat:
         result = evaluator.train_candidate(
             taken.genome,
@@ -154,6 +155,8 @@ def _train(db: Database, taken: runner.Claim) -> runner.Next:
             ),
             mixed_precision=taken.mixed_precision,
             jit_compile=taken.jit_compile,
+            resume=resume,
+            initial_epoch=taken.resume.epochs if resume is not None and taken.resume else 0,
         )
     _, flops = cost(taken.genome, info.input_shape, info.num_classes)
     params = int(result.model.count_params())
@@ -173,6 +176,42 @@ def _train(db: Database, taken: runner.Claim) -> runner.Next:
         # Whether XLA actually ran: deterministic workers keep it off (see compile_model).
         metrics["jit_compile"] = bool(result.model.jit_compile)
     return runner.complete(db, taken, metrics, params, flops, model_path, result.stopped)
+
+
+def _resume_model(db: Database, taken: runner.Claim) -> Any:
+    """The model a confirmation trains on from (``worker.resume``), its source's curve copied
+    to it; None (train from scratch) when there is none, or the saved file is gone or no
+    longer the one recorded (its sha256): nothing unverified is loaded."""
+    from backend.services.artifacts import sha256_of
+    from worker import evaluator
+
+    point = taken.resume
+    if point is None:
+        return None
+    path = get_settings().data_dir / point.path
+    if not path.is_file() or sha256_of(path) != point.sha256:
+        log(
+            logger,
+            "confirmation from scratch: saved model missing or changed",
+            logging.WARNING,
+            search=taken.search_id,
+            candidate=taken.candidate_id,
+            source=point.source_id,
+        )
+        return None
+    model = evaluator.load_for_resume(path)
+    if not runner.resume_confirmation(db, taken):
+        return None
+    log(
+        logger,
+        "confirmation resumes its source",
+        search=taken.search_id,
+        candidate=taken.candidate_id,
+        source=point.source_id,
+        from_epoch=point.epochs,
+        epochs=taken.epochs,
+    )
+    return model
 
 
 @app.task(name=FINALIZE)

@@ -41,12 +41,19 @@ class SearchBase(BaseModel):
         ge=0,
         le=16,
         description=(
-            "After the search phase, train the best N distinct genomes again for"
-            " confirm_epochs and retrain the best of those (0: off, else at least 2)"
+            "After the search phase, train the best N distinct genomes on to confirm_epochs"
+            " (each from its candidate's saved model) and retrain the best of those (0: off,"
+            " else at least 2)"
         ),
     )
     confirm_epochs: int | None = Field(
-        default=None, ge=1, le=200, description="Epochs of a confirmation; default final_epochs"
+        default=None,
+        ge=1,
+        le=200,
+        description=(
+            "Epochs a confirmed genome has trained in all (its candidate's included);"
+            " default final_epochs"
+        ),
     )
     early_stop: bool = Field(
         default=False,

@@ -3,10 +3,12 @@
 Why: candidates are scored after a few epochs (a cheap proxy), but the final model trains for
 many more. A short score favours architectures that learn fast, not those that end best, and
 between close candidates it is mostly noise (one seed, +-0.5% on Fashion-MNIST). So once the
-search phase is over, the ``top`` best distinct genomes are trained again, from scratch, for
-``epochs`` epochs on the same train/validation split; the genome with the best *confirmed*
-validation accuracy is the one retrained for the final model. This is the last rung of
-successive halving, spent only on candidates that earned it.
+search phase is over, the ``top`` best distinct genomes are trained on to a longer training on
+the same train/validation split (the worker resumes each one's saved model, ``worker.resume``,
+so a confirmation trains only the epochs its candidate lacks; from scratch where none was
+saved); the genome with the best *confirmed* validation accuracy is the one retrained for the
+final model. This is the last rung of successive halving, spent only on candidates that
+earned it. The functions below take ``epochs`` as the epochs a confirmation *trains*.
 
 Pure functions over plain records so the worker (database rows) and ``bench/`` (in-process
 trials) share one rule.

@@ -199,16 +199,23 @@ def test_confirmation_retrains_the_best_few_longer_and_the_final_uses_their_winn
     assert [c["parents"] for c in confirms] == [[top[0]["id"]], [top[1]["id"]]]
     for confirm, source in zip(confirms, top[:2], strict=True):
         assert confirm["generation"] == 2  # after the search's generations 0 and 1
-        assert confirm["status"] == "completed"  # trained again, not reused from its source
+        assert confirm["status"] == "completed"  # trained on, not reused from its source
         assert confirm["reused_from"] is None
         assert confirm["genome_hash"] == source["genome_hash"]
-        assert confirm["metrics"]["epochs_trained"] == 3.0
+        # It trained on from its source's saved model: the 2 epochs its 1-epoch candidate
+        # lacked, not 3 from scratch (worker.resume).
+        assert confirm["metrics"]["epochs_trained"] == 2.0
+        assert confirm["metrics"]["resumed_at"] == 1.0
         # Time inside the epochs is measured apart from the whole evaluation (the reserve's
         # seconds per epoch must not count build, compile and start-up as epochs).
         m = confirm["metrics"]
         assert 0 < m["in_epochs_s"] < m["evaluator_s"]
         detail = httpx.get(f"{url}/api/candidates/{confirm['id']}").json()
         assert [e["epoch"] for e in detail["epochs"]] == [1, 2, 3]
+        # its curve begins with its source's first epoch, then goes on
+        first = httpx.get(f"{url}/api/candidates/{source['id']}").json()["epochs"]
+        assert detail["epochs"][0]["val_accuracy"] == first[0]["val_accuracy"]
+        assert detail["epochs"][0]["train_loss"] == first[0]["train_loss"]
 
     # The winner among the confirmations is the search's best and the final model's source.
     winner = max(confirms, key=lambda c: (c["val_accuracy"], -c["params"], -c["index"]))
@@ -228,8 +235,8 @@ def test_confirmation_is_not_cut_by_the_time_budget_it_was_reserved_from(
 ) -> None:
     _, url = server
     # long enough for the first generations even on a cold, loaded worker; 50 take far longer.
-    # Two confirmations of 2 epochs (+1 spare each) at ~1-2 s an epoch on digits: within a
-    # third of the budget (MAX_CONFIRM_SHARE), so they are reserved and run.
+    # Two confirmations of 2 epochs (1 trained on from each candidate, +1 spare each) at ~1-2 s
+    # an epoch on digits: within a third of the budget (MAX_CONFIRM_SHARE), so they run.
     search_id = _submit(url, generations=50, time_budget_s=60, confirm_top=2, confirm_epochs=2)
     events = read_events(f"{url}/api/searches/{search_id}/events", timeout=300)
     reasons = [e.data.get("reason") for e in events if e.type == "search_status"]
@@ -242,7 +249,8 @@ def test_confirmation_is_not_cut_by_the_time_budget_it_was_reserved_from(
 def test_confirmation_over_a_third_of_the_budget_is_skipped_and_the_search_keeps_it(
     server: tuple[Proc, str],
 ) -> None:
-    """Two confirmations of 60 epochs (+1 spare each) would take minutes of a 15 s budget:
+    """Two confirmations to 60 epochs (59 trained on, +1 spare each) would take minutes of a
+    15 s budget:
     no time is held back, no confirmation runs, the final retrains the search phase's best
     and its reason says why."""
     _, url = server

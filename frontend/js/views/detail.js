@@ -173,7 +173,7 @@ export async function mount(root, params) {
     return "no finished candidates";
   }
 
-  // Confirmations (the best few trained again for longer) are not search candidates: their
+  // Confirmations (the best few trained on for longer) are not search candidates: their
   // longer-training scores are drawn as their own trace, not mixed into the generations.
   function scoredAll() {
     return [...cands.values()].filter((c) => c.val_accuracy != null && (c.status === "completed" || c.status === "reused"));

@@ -171,7 +171,7 @@ export async function mount(root, _params, query) {
           field("epochs_per_candidate", "Epochs per candidate", numInput(pick("epochs_per_candidate", 1), { min: 1, max: 100, step: 1 })),
           field("batch_size", "Batch size", numInput(pick("batch_size", 128), { min: 8, max: 4096, step: 8 })),
           field("final_epochs", "Final training epochs", numInput(cloneId ? cfg.final_epochs : "", { min: 1, max: 200, step: 1, placeholder: "auto" }), "the best network is retrained, then tested"),
-          field("confirm_top", "Confirm the best", numInput(pick("confirm_top", 0), { min: 0, max: 16, step: 1 }), "0: off; else train the best N again for longer and keep the best of those"),
+          field("confirm_top", "Confirm the best", numInput(pick("confirm_top", 0), { min: 0, max: 16, step: 1 }), "0: off; else train the best N on for longer (from their saved models) and keep the best of those"),
           field("confirm_epochs", "Confirmation epochs", numInput(cloneId ? cfg.confirm_epochs : "", { min: 1, max: 200, step: 1, placeholder: "= final" })),
           field("early_stop_quantile", "Early stop below quantile", numInput(pick("early_stop_quantile", 0.5), { min: 0.05, max: 0.95, step: 0.05 }), "0.5: below the median"),
           field("early_stop_min_peers", "Early stop after peers", numInput(pick("early_stop_min_peers", 5), { min: 1, max: 1000, step: 1 }), "candidates needed at an epoch first"),
@@ -231,7 +231,9 @@ export async function mount(root, _params, query) {
     const overhead = past.length ? 0 : 1.2;
     const confirmTop = Number(fields.confirm_top.value) || 0;
     const confirmEpochs = Number(fields.confirm_epochs.value) || finalEpochs;
-    let secs = total * (epochs * perEpoch + overhead) + confirmTop * (confirmEpochs * perEpoch + overhead)
+    // a confirmation trains on from its candidate's model: only the epochs it lacks
+    const confirmTrains = confirmEpochs > epochs ? confirmEpochs - epochs : confirmEpochs;
+    let secs = total * (epochs * perEpoch + overhead) + confirmTop * (confirmTrains * perEpoch + overhead)
       + finalEpochs * perEpoch + (past.length ? 0 : 5);
     const budget = Number(fields.time_budget_s.value) * 60;
     const capped = budget > 0 && secs > budget;
