@@ -30,7 +30,8 @@ Methods (``--methods``, comma separated, default all):
   known before training), so shapes too slow for the budget are never proposed; with
   ``--warm-start`` the rest of generation 0 are mutations of the seed CNN (``warm_start``),
   not random genomes. With ``--confirm-top`` N >= 2 (default 2) the best N distinct genomes
-  are trained again for ``--confirm-epochs`` (default 4) inside the same budget (the search
+  are trained on from their candidates' models to ``--confirm-epochs`` (default 4) inside the
+  same budget (``worker.resume``; ``--confirm-from-scratch``: again from scratch; the search
   phase stops early by what that will take, ``backend.search.confirm``) and the best confirmed
   one is retrained; the confirmations are not counted as candidates.
 - ``keras-tuner-random``: ``keras_tuner`` 1.4.8 RandomSearch (its own Tuner loop, checkpoints
@@ -322,6 +323,9 @@ class Protocol:
     confirm_epochs: int | None = None  # None: final_epochs
     early_stop: Any = None  # backend.search.early_stop.EarlyStopRule of the -es methods
     warm_start: bool = False  # nasboard's generation 0: mutations of the seed CNN
+    # nasboard's confirmations train each pick on from its candidate's model (worker.resume);
+    # False: again from scratch, as before 2026-11-30
+    confirm_resume: bool = True
     verbose: bool = True
 
     def say(self, msg: str) -> None:
@@ -347,9 +351,13 @@ def _train_nasboard(
     index: int,
     epochs: int | None = None,
     hopeless: Callable[[int, dict[str, float]], bool] | None = None,
+    models: dict[int, Any] | None = None,
+    resume: tuple[Any, int] | None = None,
 ) -> Trial:
     """One candidate exactly as the worker trains it (``worker.evaluator.train_candidate``),
-    with the worker's early-stop hook when the method has the rule on."""
+    with the worker's early-stop hook when the method has the rule on. ``models`` keeps the
+    trained model of a scored trial by its index (the worker saves every candidate's);
+    ``resume`` (model, epochs it trained) trains one of them on, as a confirmation does."""
     from worker import evaluator
 
     guard = Guard(p.epoch_cap_s, deadline)
@@ -373,6 +381,8 @@ def _train_nasboard(
             on_epoch=on_epoch,
             should_stop=guard.should_stop,
             hopeless=hopeless,
+            resume=None if resume is None else resume[0],
+            initial_epoch=0 if resume is None else resume[1],
         )
         val = result.metrics.get("val_accuracy")
         trial.val_accuracy = None if val is None or not math.isfinite(val) else float(val)
@@ -386,6 +396,8 @@ def _train_nasboard(
             trial.reason = "early stop"
         else:
             trial.reason = "" if trial.useful else "nonfinite"
+        if models is not None and trial.val_accuracy is not None and not result.stopped:
+            models[index] = result.model
     except evaluator.NonFiniteLoss:
         trial.reason = "nonfinite"
     except Exception as exc:  # a genome that does not build, an OOM...
@@ -445,13 +457,19 @@ def run_nasboard(strategy: str, p: Protocol, early_stop: Any = None) -> MethodRe
     start = time.monotonic()
     deadline = start + p.budget_s
     confirm_epochs = p.confirm_epochs or p.final_epochs
+    # what a confirmation trains: the epochs its candidate lacks (the worker's
+    # _confirm_training_epochs), or all of them from scratch
+    resumes = p.confirm_resume and confirm_epochs > p.epochs
+    training = confirm_epochs - p.epochs if resumes else confirm_epochs
+    models: dict[int, Any] = {}  # scored trials' models, for confirmations to train on
     if p.confirm_top:
-        res.notes.append(f"confirm the best {p.confirm_top} for {confirm_epochs} epochs")
+        how = "trained on from their candidates" if resumes else "from scratch"
+        res.notes.append(f"confirm the best {p.confirm_top} for {confirm_epochs} epochs ({how})")
 
     def reserve(scored: list[Any]) -> float:
         """What confirming the current best few would take; 0 past ``MAX_CONFIRM_SHARE`` of
         the budget (confirmation is then skipped), as in the worker."""
-        return budgeted_reserve(scored, p.confirm_top, confirm_epochs, p.budget_s)
+        return budgeted_reserve(scored, p.confirm_top, training, p.budget_s)
 
     def search_deadline() -> float:
         """The budget less what confirming the current best few would take."""
@@ -501,6 +519,7 @@ def run_nasboard(strategy: str, p: Protocol, early_stop: Any = None) -> MethodRe
                 deadline,
                 len(res.trials),
                 hopeless=hopeless if rule_applies else None,
+                models=models if resumes and p.confirm_top else None,
             )
             res.trials.append(trial)
             _say_trial(p, res.method, trial, prop.origin)
@@ -514,17 +533,25 @@ def run_nasboard(strategy: str, p: Protocol, early_stop: Any = None) -> MethodRe
     picks = pick_for_confirmation(scored, p.confirm_top)
     left = max(0.0, deadline - time.monotonic())
     if picks and not confirmation_affordable(
-        scored, p.confirm_top, confirm_epochs, p.budget_s, remaining_s=left
+        scored, p.confirm_top, training, p.budget_s, remaining_s=left
     ):
-        res.notes.append(skip_note(reserve_seconds(scored, p.confirm_top, confirm_epochs)))
+        res.notes.append(skip_note(reserve_seconds(scored, p.confirm_top, training)))
         picks = []
     by_index = {t.index: t for t in res.trials}
     for i, pick in enumerate(picks):
         source = by_index[pick.key]
         assert source.genome is not None
         seed = p.seed * 100_003 + (engine.generation + 1) * 1009 + i  # the worker's rule
+        model = models.get(source.index)
         trial = _train_nasboard(
-            source.genome, seed, p, start, deadline, source.index, epochs=confirm_epochs
+            source.genome,
+            seed,
+            p,
+            start,
+            deadline,
+            source.index,
+            epochs=confirm_epochs,
+            resume=None if model is None else (model, len(source.val_curve)),
         )
         res.confirmations.append(trial)
         _say_trial(p, res.method, trial, f"confirm x{confirm_epochs}")
@@ -904,6 +931,7 @@ def report(results: list[MethodResult], p: Protocol) -> dict[str, Any]:
             "warm_start": p.warm_start,
             "confirm_top": p.confirm_top,
             "confirm_epochs": p.confirm_epochs or p.final_epochs,
+            "confirm_resume": p.confirm_resume,
             "early_stop": None if p.early_stop is None else asdict(p.early_stop),
             "tf_threads": os.environ.get("NASBOARD_TF_THREADS"),
         },
@@ -983,6 +1011,12 @@ def main(argv: list[str] | None = None) -> int:
         help="epochs of a confirmation (4: twice the candidates', half the final's)",
     )
     ap.add_argument(
+        "--confirm-from-scratch",
+        action="store_true",
+        help="nasboard: confirmations train again from scratch instead of on from each"
+        " candidate's model (the worker resumes)",
+    )
+    ap.add_argument(
         "--early-stop-quantile",
         type=float,
         default=0.5,
@@ -1042,6 +1076,7 @@ def main(argv: list[str] | None = None) -> int:
         population=args.population,
         flops_factor=None if args.no_cost_filter else args.flops_factor,
         confirm_top=args.confirm_top,
+        confirm_resume=not args.confirm_from_scratch,
         confirm_epochs=args.confirm_epochs,
         warm_start=args.warm_start,
         early_stop=EarlyStopRule(
