@@ -58,22 +58,22 @@ def resume_point(session: Session, confirmation: Candidate, epochs: int) -> Resu
     return ResumePoint(source.id, saved.path, saved.sha256, trained)
 
 
-def carry_curve(session: Session, confirmation_id: int, point: ResumePoint) -> None:
+_POINT = ("train_accuracy", "train_loss", "val_accuracy", "val_loss")
+
+
+def carry_curve(
+    session: Session, confirmation_id: int, point: ResumePoint
+) -> list[tuple[int, dict[str, float]]]:
     """Copy the source's first epochs into the confirmation's learning curve, so the curve a
-    confirmation shows runs from epoch 1 like any candidate's."""
+    confirmation shows runs from epoch 1 like any candidate's; returns them (epoch, point)."""
     rows = session.scalars(
-        select(EpochMetric).where(
-            EpochMetric.candidate_id == point.source_id, EpochMetric.epoch <= point.epochs
-        )
+        select(EpochMetric)
+        .where(EpochMetric.candidate_id == point.source_id, EpochMetric.epoch <= point.epochs)
+        .order_by(EpochMetric.epoch)
     )
+    carried: list[tuple[int, dict[str, float]]] = []
     for row in rows:
-        session.add(
-            EpochMetric(
-                candidate_id=confirmation_id,
-                epoch=row.epoch,
-                train_accuracy=row.train_accuracy,
-                train_loss=row.train_loss,
-                val_accuracy=row.val_accuracy,
-                val_loss=row.val_loss,
-            )
-        )
+        values = {k: getattr(row, k) for k in _POINT if getattr(row, k) is not None}
+        session.add(EpochMetric(candidate_id=confirmation_id, epoch=row.epoch, **values))
+        carried.append((row.epoch, values))
+    return carried

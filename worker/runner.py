@@ -344,14 +344,26 @@ def _confirm_training_epochs(cfg: dict[str, Any]) -> int:
 
 def resume_confirmation(db: Database, claim_: Claim) -> bool:
     """Before a confirmation trains on from its source's model: give it the source's first
-    epochs as its own (``worker.resume.carry_curve``). False when the lease is lost."""
+    epochs as its own (``worker.resume.carry_curve``), and to the live stream as epoch events
+    like those it trains. False when the lease is lost."""
     if claim_.resume is None:
         return False
     with db.write() as session:
         candidate = session.get(Candidate, claim_.candidate_id)
         if candidate is None or candidate.lease_token != claim_.token:
             return False
-        carry_curve(session, candidate.id, claim_.resume)
+        for epoch, point in carry_curve(session, candidate.id, claim_.resume):
+            ev.add_event(
+                session,
+                claim_.search_id,
+                ev.EPOCH,
+                candidate_id=candidate.id,
+                generation=candidate.generation,
+                index=candidate.index,
+                epoch=epoch,
+                epochs=claim_.epochs,
+                **point,
+            )
         return True
 
 

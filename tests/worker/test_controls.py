@@ -216,6 +216,13 @@ def test_confirmation_retrains_the_best_few_longer_and_the_final_uses_their_winn
         first = httpx.get(f"{url}/api/candidates/{source['id']}").json()["epochs"]
         assert detail["epochs"][0]["val_accuracy"] == first[0]["val_accuracy"]
         assert detail["epochs"][0]["train_loss"] == first[0]["train_loss"]
+        # and the live stream had the carried epoch too, before the ones it trained
+        streamed = [
+            e.data["epoch"]
+            for e in events
+            if e.type == "epoch" and e.data["candidate_id"] == confirm["id"]
+        ]
+        assert streamed == [1, 2, 3]
 
     # The winner among the confirmations is the search's best and the final model's source.
     winner = max(confirms, key=lambda c: (c["val_accuracy"], -c["params"], -c["index"]))

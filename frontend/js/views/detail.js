@@ -238,7 +238,9 @@ export async function mount(root, params) {
     });
     const running = recent.filter(([, c]) => c.status === "running").map(([cid]) => `#${cid}`);
     el.liveNote.textContent = running.length ? `training now: ${running.join(", ")}` : recent.length ? "latest candidates" : "waiting for the first epoch";
-    const epochs = search.config.epochs_per_candidate;
+    // confirmations train on past the candidates' epochs: the axis reaches their last one too
+    const epochs = Math.max(search.config.epochs_per_candidate,
+      ...recent.flatMap(([, c]) => c.epochs.filter(Boolean).map((e) => e.epoch)));
     draw(el.liveChart, data, baseLayout({
       xaxis: { title: { text: "epoch" }, dtick: 1, range: [0.7, Math.max(epochs, 1) + 0.3] },
       yaxis: { title: { text: "accuracy (solid: val, dotted: train)" }, tickformat: ".0%", range: [0, 1.02] },
