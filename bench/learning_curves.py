@@ -69,6 +69,15 @@ def _dropout(rate: float, units: int | None = None) -> Callable[[Genome], None]:
     return edit
 
 
+def _drop_second_pool(g: Genome) -> None:
+    """The seed CNN without its second max-pool: the dense layer reads 14x14 maps."""
+    pools = [n for n in g["nodes"] if n["op"] == "max_pool"]
+    last = pools[-1]
+    for node in g["nodes"]:
+        node["inputs"] = [last["inputs"][0] if i == last["id"] else i for i in node["inputs"]]
+    g["nodes"].remove(last)
+
+
 def _batch_norm(g: Genome) -> None:
     """Batch norm after every conv (a block's ``conv -> batch_norm`` in ``arch.py``)."""
     convs = {n["id"] for n in _convs(g)}
@@ -156,6 +165,9 @@ def variants(base: Genome) -> dict[str, Genome]:
         "three32-64-128+d256drop0.5": _stack((32, 64, 128), 256, 0.5),
         "three32-64-64+drop0.25": _stack((32, 64, 64), 128, 0.25),
         "conv2-k5": _with(base, lambda g: _convs(g)[1]["params"].update(kernel_size=5)),
+        # what the warm-started searches found (docs/benchmarks.md, runs i, k, l)
+        "no-pool2": _with(base, _drop_second_pool),
+        "dense-tanh": _with(base, lambda g: _dense(g)["params"].update(activation="tanh")),
         # Outside the seed space (no batch norm there): how much room a wider space leaves.
         "seed+bn": _with(base, _batch_norm),
         "seed+bn+drop0.5": _with(_with(base, _batch_norm), _dropout(0.5)),
