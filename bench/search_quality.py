@@ -535,7 +535,8 @@ def run_nasboard(strategy: str, p: Protocol, early_stop: Any = None) -> MethodRe
     if picks and not confirmation_affordable(
         scored, p.confirm_top, training, p.budget_s, remaining_s=left
     ):
-        res.notes.append(skip_note(reserve_seconds(scored, p.confirm_top, training)))
+        need = reserve_seconds(scored, p.confirm_top, training)
+        res.notes.append(skip_note(need, p.budget_s, left))
         picks = []
     by_index = {t.index: t for t in res.trials}
     for i, pick in enumerate(picks):

@@ -353,17 +353,7 @@ def resume_confirmation(db: Database, claim_: Claim) -> bool:
         if candidate is None or candidate.lease_token != claim_.token:
             return False
         for epoch, point in carry_curve(session, candidate.id, claim_.resume):
-            ev.add_event(
-                session,
-                claim_.search_id,
-                ev.EPOCH,
-                candidate_id=candidate.id,
-                generation=candidate.generation,
-                index=candidate.index,
-                epoch=epoch,
-                epochs=claim_.epochs,
-                **point,
-            )
+            _epoch_event(session, candidate, claim_, epoch, point)
         return True
 
 
@@ -444,19 +434,26 @@ def record_epoch(db: Database, claim_: Claim, epoch: int, point: dict[str, float
             return False
         _renew_lease(candidate)
         session.add(EpochMetric(candidate_id=candidate.id, epoch=epoch, **point))
-        ev.add_event(
-            session,
-            search.id,
-            ev.EPOCH,
-            candidate_id=candidate.id,
-            generation=candidate.generation,
-            index=candidate.index,
-            epoch=epoch,
-            epochs=claim_.epochs,
-            **point,
-        )
+        _epoch_event(session, candidate, claim_, epoch, point)
         over = _over_budget(search) and candidate.origin != CONFIRM_ORIGIN
         return search.status in sstate.ACTIVE and not over
+
+
+def _epoch_event(
+    session: Session, candidate: Candidate, claim_: Claim, epoch: int, point: dict[str, float]
+) -> None:
+    """One point of a candidate's learning curve on the live stream (trained or carried)."""
+    ev.add_event(
+        session,
+        claim_.search_id,
+        ev.EPOCH,
+        candidate_id=candidate.id,
+        generation=candidate.generation,
+        index=candidate.index,
+        epoch=epoch,
+        epochs=claim_.epochs,
+        **point,
+    )
 
 
 def _early_stop_rule(cfg: dict[str, Any], candidate: Candidate) -> EarlyStopRule | None:
@@ -832,7 +829,8 @@ def _enter_confirm(session: Session, search: Search, reason: str) -> Next | None
             budget_s=budget,
             left_s=None if left is None else round(left, 1),
         )
-        return _enter_final(session, search, f"{reason}; {skip_note(need)}")
+        note = skip_note(need, budget, max(0.0, left or 0.0))
+        return _enter_final(session, search, f"{reason}; {note}")
     gen = search.generation + 1
     for index, pick in enumerate(picks):
         source = session.get(Candidate, pick.key)

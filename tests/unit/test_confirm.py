@@ -22,6 +22,7 @@ from backend.search.confirm import (
     reserve_seconds,
     schedule_seconds,
     seconds_per_epoch,
+    skip_note,
 )
 
 
@@ -71,15 +72,25 @@ def test_a_reserve_over_the_budget_share_is_not_held_and_confirmation_is_skipped
     # over the share of a 600 s budget: the search phase keeps it all, no confirmation
     assert budgeted_reserve(scored, 2, 4, budget_s=600) == 0.0
     assert not confirmation_affordable(scored, 2, 4, budget_s=600)
-    # within the share of a 1200 s budget: held back, and confirmed
+    # within the share of a 1200 s budget: held back, and confirmed in the time held back
+    # (its epochs, 320 s, fit in it; the spares are for slow epochs)
     assert budgeted_reserve(scored, 2, 4, budget_s=1200) == 400.0
-    assert confirmation_affordable(scored, 2, 4, budget_s=1200)
+    assert reserve_seconds(scored, 2, 4, spare=False) == 320.0
+    assert confirmation_affordable(scored, 2, 4, budget_s=1200, remaining_s=400.0)
+    assert confirmation_affordable(scored, 2, 4, budget_s=1200, remaining_s=320.0)
+    # within the share but not held back (the reserve was over it while the search ran, and
+    # the best few changed at the end): a minute left is not enough, so no confirmation
+    assert not confirmation_affordable(scored, 2, 4, budget_s=1200, remaining_s=60.0)
+    assert not confirmation_affordable(scored, 2, 4, budget_s=1200, remaining_s=319.0)
     # two workers halve it: 200 s fits a third of 600 s
     assert budgeted_reserve(scored, 2, 4, budget_s=600, parallel=2) == 200.0
-    assert confirmation_affordable(scored, 2, 4, budget_s=600, parallel=2)
+    assert confirmation_affordable(scored, 2, 4, budget_s=600, parallel=2, remaining_s=200.0)
     # a search phase that ended early (generations done) confirms in the time it left
     assert confirmation_affordable(scored, 2, 4, budget_s=600, remaining_s=400.0)
-    assert not confirmation_affordable(scored, 2, 4, budget_s=600, remaining_s=399.0)
+    assert not confirmation_affordable(scored, 2, 4, budget_s=600, remaining_s=319.0)
+    # what a skip says: over the share, or more than the time left
+    assert skip_note(400.0, 600, 10.0).endswith("~400 s, over 33% of the budget")
+    assert skip_note(190.0, 600, 60.0).endswith("~190 s, 60 s left")
     # no budget (generations only): no cap
     assert budgeted_reserve(scored, 2, 4, budget_s=None) == 400.0
     assert confirmation_affordable(scored, 2, 4, budget_s=None)
