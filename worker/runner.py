@@ -807,9 +807,10 @@ def _live_workers(session: Session) -> int:
 
 
 def _enter_confirm(session: Session, search: Search, reason: str) -> Next | None:
-    """Queue the best few genomes for longer training; None when confirmation is off. Past
-    ``MAX_CONFIRM_SHARE`` of the time budget (``confirmation_affordable``) it is skipped, and
-    the search phase's best goes to final training, the reason saying so."""
+    """Queue the best few genomes for longer training; None when confirmation is off. Where
+    its epochs do not fit in the time budget's rest (``confirmation_affordable``: a reserve over
+    ``MAX_CONFIRM_SHARE`` was never held back) it is skipped, and the search phase's best goes
+    to final training, the reason saying so."""
     cfg = search.config
     top, epochs = int(cfg.get("confirm_top") or 0), _epochs(cfg, True)
     scored = _scored(session, search, confirmations=False)
