@@ -418,6 +418,7 @@ def run_nasboard(strategy: str, p: Protocol, early_stop: Any = None) -> MethodRe
         pick_for_confirmation,
         reserve_seconds,
         skip_note,
+        training_epochs,
     )
     from backend.search.cost import cost
     from backend.search.early_stop import chance_floor, is_hopeless
@@ -457,10 +458,9 @@ def run_nasboard(strategy: str, p: Protocol, early_stop: Any = None) -> MethodRe
     start = time.monotonic()
     deadline = start + p.budget_s
     confirm_epochs = p.confirm_epochs or p.final_epochs
-    # what a confirmation trains: the epochs its candidate lacks (the worker's
-    # _confirm_training_epochs), or all of them from scratch
+    # what a confirmation trains: the epochs its candidate lacks, as in the worker
     resumes = p.confirm_resume and confirm_epochs > p.epochs
-    training = confirm_epochs - p.epochs if resumes else confirm_epochs
+    training = training_epochs(confirm_epochs, p.epochs, p.confirm_resume)
     models: dict[int, Any] = {}  # scored trials' models, for confirmations to train on
     if p.confirm_top:
         how = "trained on from their candidates" if resumes else "from scratch"

@@ -41,6 +41,7 @@ from backend.search.confirm import (
     reserve_seconds,
     seconds_per_epoch,
     skip_note,
+    training_epochs,
 )
 from backend.search.cost import cost
 from backend.search.early_stop import (
@@ -336,10 +337,8 @@ def _epochs(cfg: dict[str, Any], confirming: bool) -> int:
 
 
 def _confirm_training_epochs(cfg: dict[str, Any]) -> int:
-    """Epochs a confirmation trains: those its source lacks, since it resumes the source's
-    saved model (``worker.resume``); all of them where it cannot be longer than a candidate."""
-    total, done = _epochs(cfg, True), _epochs(cfg, False)
-    return total - done if total > done else total
+    """Epochs a confirmation trains: it resumes the source's saved model (``worker.resume``)."""
+    return training_epochs(_epochs(cfg, True), _epochs(cfg, False))
 
 
 def resume_confirmation(db: Database, claim_: Claim) -> bool:

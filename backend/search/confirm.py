@@ -100,6 +100,14 @@ def seconds_per_epoch(timings: Sequence[Timing]) -> list[float | None]:
     return out
 
 
+def training_epochs(confirm_epochs: int, candidate_epochs: int, resume: bool = True) -> int:
+    """Epochs a confirmation trains: those its candidate lacks where it resumes the
+    candidate's model, else all of them (from scratch, or nothing longer to resume to)."""
+    if resume and confirm_epochs > candidate_epochs:
+        return confirm_epochs - candidate_epochs
+    return confirm_epochs
+
+
 def reserve_seconds(
     scored: Sequence[Scored[K]], top: int, epochs: int, parallel: int = 1, spare: bool = True
 ) -> float:

@@ -23,6 +23,7 @@ from backend.search.confirm import (
     schedule_seconds,
     seconds_per_epoch,
     skip_note,
+    training_epochs,
 )
 
 
@@ -232,3 +233,10 @@ def test_seconds_per_epoch_is_at_least_the_epochs_own_time_and_at_most_the_slowe
         assert spe is not None and t.in_epochs_s is not None
         assert spe >= t.in_epochs_s / t.epochs - 1e-9
         assert spe <= (t.in_epochs_s + overheads[-1]) / t.epochs + 1e-9
+
+
+def test_a_resumed_confirmation_trains_only_the_epochs_its_candidate_lacks() -> None:
+    assert training_epochs(4, 2) == 2
+    assert training_epochs(4, 2, resume=False) == 4  # from scratch
+    assert training_epochs(2, 2) == 2  # nothing longer to resume to: trained again
+    assert training_epochs(1, 3) == 1
