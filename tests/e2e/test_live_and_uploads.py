@@ -53,8 +53,14 @@ def _wait(predicate, timeout: float, what: str, interval: float = 0.3):
 
 
 def test_detail_page_catches_up_after_the_api_restarts(page, stack, screenshots):
-    # The browser logs the refused connections while the API is down.
-    for fragment in ("ERR_CONNECTION_REFUSED", "ERR_EMPTY_RESPONSE", "ERR_INCOMPLETE_CHUNKED"):
+    # The browser logs the refused and cut connections while the API is down (a request in
+    # flight when the process is killed ends reset, empty or with a truncated chunk).
+    for fragment in (
+        "ERR_CONNECTION_REFUSED",
+        "ERR_CONNECTION_RESET",
+        "ERR_EMPTY_RESPONSE",
+        "ERR_INCOMPLETE_CHUNKED",
+    ):
         page.errors.allow(fragment)
     base = stack.base
     body = {
