@@ -33,7 +33,11 @@ Methods (``--methods``, comma separated, default all):
   are trained on from their candidates' models to ``--confirm-epochs`` (default 4) inside the
   same budget (``worker.resume``; ``--confirm-from-scratch``: again from scratch; the search
   phase stops early by what that will take, ``backend.search.confirm``) and the best confirmed
-  one is retrained; the confirmations are not counted as candidates.
+  one is retrained; the confirmations are not counted as candidates. ``--workers`` N >= 2
+  trains each generation's candidates (and the confirmations) in N processes at once, of
+  ``--threads`` // N TensorFlow threads each, as N ``nasboard worker`` processes do
+  (``bench/trainers.py``; the epoch cap is then N x ``--epoch-cap-s`` of wall time: the same
+  compute per epoch as the cap on all threads).
 - ``keras-tuner-random``: ``keras_tuner`` 1.4.8 RandomSearch (its own Tuner loop, checkpoints
   and ``model.fit`` on numpy arrays) with a HyperModel sampling the same choices;
 - ``optuna-tpe``: Optuna's TPESampler, an objective sampling the same choices, ``model.fit``;
@@ -60,8 +64,12 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 from typing import Any
+
+from bench.trainers import InlineTrainer, Job, PoolTrainer
 
 # Before TensorFlow is imported (worker.evaluator configures threads at import).
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -326,6 +334,9 @@ class Protocol:
     # nasboard's confirmations train each pick on from its candidate's model (worker.resume);
     # False: again from scratch, as before 2026-11-30
     confirm_resume: bool = True
+    threads: int = 2  # TensorFlow threads in all (NASBOARD_TF_THREADS)
+    # nasboard's candidates train in this many processes at once, threads // workers each
+    workers: int = 1
     verbose: bool = True
 
     def say(self, msg: str) -> None:
@@ -454,6 +465,9 @@ def run_nasboard(strategy: str, p: Protocol, early_stop: Any = None) -> MethodRe
     )
     if p.warm_start:
         res.notes.append("generation 0: the seed CNN and mutations of it")
+    if p.workers > 1 and early_stop:
+        raise ValueError("the -es methods train in this process only (--workers 1)")
+    trainer = _trainer(p, res)
     engine = Engine(config)
     start = time.monotonic()
     deadline = start + p.budget_s
@@ -461,15 +475,15 @@ def run_nasboard(strategy: str, p: Protocol, early_stop: Any = None) -> MethodRe
     # what a confirmation trains: the epochs its candidate lacks, as in the worker
     resumes = p.confirm_resume and confirm_epochs > p.epochs
     training = training_epochs(confirm_epochs, p.epochs, p.confirm_resume)
-    models: dict[int, Any] = {}  # scored trials' models, for confirmations to train on
+    kept: dict[int, Any] = {}  # scored trials' models (or their files), for confirmations
     if p.confirm_top:
         how = "trained on from their candidates" if resumes else "from scratch"
         res.notes.append(f"confirm the best {p.confirm_top} for {confirm_epochs} epochs ({how})")
 
     def reserve(scored: list[Any]) -> float:
-        """What confirming the current best few would take; 0 past ``MAX_CONFIRM_SHARE`` of
-        the budget (confirmation is then skipped), as in the worker."""
-        return budgeted_reserve(scored, p.confirm_top, training, p.budget_s)
+        """What confirming the current best few would take on the trainer's slots; 0 past
+        ``MAX_CONFIRM_SHARE`` of the budget (confirmation is then skipped), as in the worker."""
+        return budgeted_reserve(scored, p.confirm_top, training, p.budget_s, trainer.slots)
 
     def search_deadline() -> float:
         """The budget less what confirming the current best few would take."""
@@ -497,71 +511,107 @@ def run_nasboard(strategy: str, p: Protocol, early_stop: Any = None) -> MethodRe
         value = point.get("val_accuracy", math.nan)
         return is_hopeless(value, epoch, p.epochs, peers, early_stop)
 
-    while time.monotonic() < search_deadline():
-        proposals = engine.ask()
-        if not proposals:
-            break
-        results = []
-        started = 0
-        for prop in proposals:
-            if not fits(prop.genome):  # never started: not proposed (a smaller one may fit)
-                results.append(Result(prop.generation, prop.index, None, 0, 0))
-                continue
-            started += 1
-            # the worker's per-candidate seed (worker.runner._claim)
-            seed = p.seed * 100_003 + prop.generation * 1009 + prop.index
-            rule_applies = early_stop is not None and prop.origin != BASELINE_ORIGIN
-            trial = _train_nasboard(
-                prop.genome,
-                seed,
-                p,
+    if isinstance(trainer, InlineTrainer):
+        trainer.hopeless = hopeless
+    try:
+        while time.monotonic() < search_deadline():
+            proposals = engine.ask()
+            if not proposals:
+                break
+            # a generation, its candidates started as slots come free (the worker's way)
+            results: dict[int, Result] = {}
+            queue = list(enumerate(proposals))
+            running: dict[Future[Any], tuple[int, Any]] = {}
+            started = 0
+            while queue or running:
+                while queue and len(running) < trainer.slots:
+                    at, prop = queue.pop(0)
+                    if not fits(prop.genome):  # never started: not proposed
+                        results[at] = Result(prop.generation, prop.index, None, 0, 0)
+                        continue
+                    started += 1
+                    job = Job(
+                        prop.genome,
+                        # the worker's per-candidate seed (worker.runner._claim)
+                        p.seed * 100_003 + prop.generation * 1009 + prop.index,
+                        len(res.trials) + len(running),
+                        start,
+                        deadline,
+                        keep=resumes and p.confirm_top > 0,
+                        early_stop=early_stop is not None and prop.origin != BASELINE_ORIGIN,
+                    )
+                    running[trainer.submit(job)] = (at, prop)
+                if not running:
+                    break
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for fut in sorted(done, key=lambda f: running[f][0]):
+                    at, prop = running.pop(fut)
+                    trial, model = fut.result()
+                    if model is not None:
+                        kept[trial.index] = model
+                    res.trials.append(trial)
+                    res.trials.sort(key=lambda t: t.index)
+                    _say_trial(p, res.method, trial, prop.origin)
+                    # an early-stopped candidate is scored at the epoch it reached (the worker)
+                    scored = trial.useful or trial.early_stopped_at
+                    fitness = trial.val_accuracy if scored else None
+                    results[at] = Result(prop.generation, prop.index, fitness, 0, 0)
+            engine.tell([results[at] for at in sorted(results)])
+            if not started:  # nothing of a whole generation fits before the reserve
+                break
+        scored = _scored(res.trials)
+        picks = pick_for_confirmation(scored, p.confirm_top)
+        left = max(0.0, deadline - time.monotonic())
+        if picks and not confirmation_affordable(
+            scored, p.confirm_top, training, p.budget_s, trainer.slots, remaining_s=left
+        ):
+            need = reserve_seconds(scored, p.confirm_top, training, trainer.slots)
+            res.notes.append(skip_note(need, p.budget_s, left))
+            picks = []
+        by_index = {t.index: t for t in res.trials}
+        confirming = []
+        for i, pick in enumerate(picks):
+            source = by_index[pick.key]
+            assert source.genome is not None
+            model = kept.get(source.index)
+            job = Job(
+                source.genome,
+                p.seed * 100_003 + (engine.generation + 1) * 1009 + i,  # the worker's rule
+                source.index,
                 start,
                 deadline,
-                len(res.trials),
-                hopeless=hopeless if rule_applies else None,
-                models=models if resumes and p.confirm_top else None,
+                epochs=confirm_epochs,
+                resume=model,
+                initial_epoch=0 if model is None else len(source.val_curve),
             )
-            res.trials.append(trial)
-            _say_trial(p, res.method, trial, prop.origin)
-            # an early-stopped candidate is scored at the epoch it reached, as in the worker
-            fitness = trial.val_accuracy if trial.useful or trial.early_stopped_at else None
-            results.append(Result(prop.generation, prop.index, fitness, 0, 0))
-        engine.tell(results)
-        if not started:  # nothing of a whole generation fits before the reserve
-            break
-    scored = _scored(res.trials)
-    picks = pick_for_confirmation(scored, p.confirm_top)
-    left = max(0.0, deadline - time.monotonic())
-    if picks and not confirmation_affordable(
-        scored, p.confirm_top, training, p.budget_s, remaining_s=left
-    ):
-        need = reserve_seconds(scored, p.confirm_top, training)
-        res.notes.append(skip_note(need, p.budget_s, left))
-        picks = []
-    by_index = {t.index: t for t in res.trials}
-    for i, pick in enumerate(picks):
-        source = by_index[pick.key]
-        assert source.genome is not None
-        seed = p.seed * 100_003 + (engine.generation + 1) * 1009 + i  # the worker's rule
-        model = models.get(source.index)
-        trial = _train_nasboard(
-            source.genome,
-            seed,
-            p,
-            start,
-            deadline,
-            source.index,
-            epochs=confirm_epochs,
-            resume=None if model is None else (model, len(source.val_curve)),
-        )
-        res.confirmations.append(trial)
-        _say_trial(p, res.method, trial, f"confirm x{confirm_epochs}")
+            confirming.append(trainer.submit(job))
+        for fut in confirming:  # the pool trains them side by side, as the workers do
+            trial, _ = fut.result()
+            res.confirmations.append(trial)
+            _say_trial(p, res.method, trial, f"confirm x{confirm_epochs}")
+    finally:
+        trainer.close()
     # a confirmation keeps its source's index, so the winner's key names both
     winner = confirmed_winner(_scored(res.confirmations))
     if winner is not None:
         res.confirmed = next(t for t in res.confirmations if t.index == winner.key)
     res.wall_s = time.monotonic() - start
     return res
+
+
+def _trainer(p: Protocol, res: MethodResult) -> InlineTrainer | PoolTrainer:
+    """This process, or ``p.workers`` processes sharing ``p.threads`` TensorFlow threads. A
+    process's epochs then take longer in wall time, so the epoch cap is per share of the
+    machine: ``workers`` x the cap (the same compute as one epoch at the cap on all threads)."""
+    if p.workers <= 1:
+        return InlineTrainer(p)
+    threads = max(1, p.threads // p.workers)
+    cap = p.epoch_cap_s * p.workers
+    res.notes.append(
+        f"{p.workers} worker processes x {threads} TensorFlow thread(s); epoch cap {cap:g} s"
+    )
+    models_dir = Path(tempfile.mkdtemp(prefix="nasboard-bench-models-"))
+    return PoolTrainer(replace(p, epoch_cap_s=cap), p.workers, threads, models_dir)
 
 
 def _scored(trials: list[Trial]) -> list[Any]:
@@ -1037,6 +1087,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--threads", type=int, default=2, help="TensorFlow threads (NASBOARD_TF_THREADS)"
     )
+    ap.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="nasboard: train candidates in N processes at once, --threads // N threads each"
+        " (as N `nasboard worker` processes)",
+    )
     ap.add_argument("--json", help="write every figure and trial here")
     ap.add_argument("--quiet", action="store_true", help="no per-candidate lines")
     args = ap.parse_args(argv)
@@ -1080,6 +1137,8 @@ def main(argv: list[str] | None = None) -> int:
         confirm_resume=not args.confirm_from_scratch,
         confirm_epochs=args.confirm_epochs,
         warm_start=args.warm_start,
+        threads=args.threads,
+        workers=args.workers,
         early_stop=EarlyStopRule(
             args.early_stop_quantile,
             args.early_stop_min_peers,

@@ -1,0 +1,155 @@
+"""Where ``bench/search_quality.py`` trains nasboard's candidates: in its own process, one at a
+time, or in N worker processes at once, as N ``nasboard worker`` processes would.
+
+Why worker processes: on a 2-core machine two TensorFlow processes of 1 thread each train
+more per second than one process of 2 threads (small convolutions do not split well over
+threads), and the product's workers train candidates as separate tasks. The pool keeps each
+process's dataset loaded (as a worker does) and hands models between processes the worker's
+way: a scored candidate's model is saved as ``.keras`` and a confirmation loads it
+(``worker.evaluator.load_for_resume``). Deadlines are ``time.monotonic()`` instants, one clock
+for every process on the machine.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import shutil
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, replace
+from multiprocessing import get_context
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bench.search_quality import Protocol, Trial
+
+Hopeless = Callable[[int, dict[str, float]], bool]
+
+
+@dataclass(frozen=True)
+class Job:
+    """One candidate (or confirmation) to train; picklable, without the dataset."""
+
+    genome: dict[str, Any]
+    seed: int
+    index: int
+    start: float  # the method's start, time.monotonic()
+    deadline: float
+    epochs: int | None = None  # None: the protocol's
+    keep: bool = False  # keep the scored model for a confirmation
+    resume: Any = None  # the kept model (in process) or its .keras path (pool)
+    initial_epoch: int = 0
+    early_stop: bool = False  # apply the method's hopeless rule (in process only)
+
+
+Outcome = tuple["Trial", Any]  # the trial and its kept model (or its path), else None
+
+
+class InlineTrainer:
+    """Trains in this process, one candidate at a time (the bench's way until 2026-11-30)."""
+
+    slots = 1
+
+    def __init__(self, p: Protocol, hopeless: Hopeless | None = None) -> None:
+        self.p, self.hopeless = p, hopeless
+
+    def submit(self, job: Job) -> Future[Outcome]:
+        fut: Future[Outcome] = Future()
+        fut.set_result(_train(self.p, job, self.hopeless if job.early_stop else None))
+        return fut
+
+    def close(self) -> None:
+        pass
+
+
+class PoolTrainer:
+    """Trains in ``workers`` spawned processes of ``threads`` TensorFlow threads each."""
+
+    def __init__(self, p: Protocol, workers: int, threads: int, models_dir: Path) -> None:
+        self.slots = workers
+        self.p = replace(p, data=None)  # each process loads the dataset once, itself
+        self.models_dir = models_dir
+        self.pool = ProcessPoolExecutor(
+            workers,
+            mp_context=get_context("spawn"),
+            initializer=_init_process,
+            initargs=(p.dataset, threads),
+        )
+        # Start every process (TensorFlow import, dataset load) before the clock starts, as
+        # the in-process method has done both before its first candidate.
+        wait([self.pool.submit(_ready, 1.0) for _ in range(workers)])
+
+    def submit(self, job: Job) -> Future[Outcome]:
+        return self.pool.submit(_train_in_process, self.p, job, self.models_dir)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        shutil.rmtree(self.models_dir, ignore_errors=True)
+
+
+# ----------------------------------------------------------------------------- in each process
+
+_DATA: dict[str, Any] = {}
+
+
+def _init_process(dataset: str, threads: int) -> None:
+    os.environ["NASBOARD_TF_THREADS"] = str(threads)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import warnings
+
+    warnings.filterwarnings("ignore", message=".*shuffle=True.*")
+    import tensorflow as tf
+
+    tf.get_logger().setLevel("ERROR")
+    from backend.datasets.builtin import load
+    from worker import evaluator  # noqa: F401  (configures TF threads and determinism)
+
+    _DATA["data"] = load(dataset)
+
+
+def _ready(seconds: float) -> int:
+    """Holds its process a moment so that each of the pool's processes gets one."""
+    import time
+
+    time.sleep(seconds)
+    return os.getpid()
+
+
+def _train_in_process(p: Protocol, job: Job, models_dir: Path) -> Outcome:
+    import keras
+
+    from worker import evaluator
+
+    p = replace(p, data=_DATA["data"])
+    if job.resume is not None:
+        job = replace(job, resume=evaluator.load_for_resume(Path(job.resume)))
+    trial, model = _train(p, job, None)
+    path = None
+    if model is not None:
+        path = models_dir / f"{job.index}.keras"
+        evaluator.save_keras(model, path)
+    del model, job
+    keras.backend.clear_session()
+    gc.collect()
+    return trial, None if path is None else str(path)
+
+
+def _train(p: Protocol, job: Job, hopeless: Hopeless | None) -> Outcome:
+    from bench.search_quality import _train_nasboard
+
+    models: dict[int, Any] | None = {} if job.keep else None
+    trial = _train_nasboard(
+        job.genome,
+        job.seed,
+        p,
+        job.start,
+        job.deadline,
+        job.index,
+        epochs=job.epochs,
+        hopeless=hopeless,
+        models=models,
+        resume=None if job.resume is None else (job.resume, job.initial_epoch),
+    )
+    return trial, None if models is None else models.get(job.index)
