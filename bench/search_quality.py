@@ -69,6 +69,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from bench.final_noise import machine
 from bench.trainers import InlineTrainer, Job, PoolTrainer
 
 # Before TensorFlow is imported (worker.evaluator configures threads at import).
@@ -985,6 +986,8 @@ def report(results: list[MethodResult], p: Protocol) -> dict[str, Any]:
             "confirm_resume": p.confirm_resume,
             "early_stop": None if p.early_stop is None else asdict(p.early_stop),
             "tf_threads": os.environ.get("NASBOARD_TF_THREADS"),
+            "workers": p.workers,
+            "machine": machine(),
         },
         "methods": rows,
         "ratios": ratios,
