@@ -554,8 +554,8 @@ def run_nasboard(strategy: str, p: Protocol, early_stop: Any = None) -> MethodRe
                     res.trials.sort(key=lambda t: t.index)
                     _say_trial(p, res.method, trial, prop.origin)
                     # an early-stopped candidate is scored at the epoch it reached (the worker)
-                    scored = trial.useful or trial.early_stopped_at
-                    fitness = trial.val_accuracy if scored else None
+                    counted = trial.useful or trial.early_stopped_at
+                    fitness = trial.val_accuracy if counted else None
                     results[at] = Result(prop.generation, prop.index, fitness, 0, 0)
             engine.tell([results[at] for at in sorted(results)])
             if not started:  # nothing of a whole generation fits before the reserve
