@@ -70,7 +70,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.final_noise import machine
-from bench.trainers import InlineTrainer, Job, PoolTrainer
+from bench.trainers import Hopeless, InlineTrainer, Job, PoolTrainer
 
 # Before TensorFlow is imported (worker.evaluator configures threads at import).
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -468,7 +468,19 @@ def run_nasboard(strategy: str, p: Protocol, early_stop: Any = None) -> MethodRe
         res.notes.append("generation 0: the seed CNN and mutations of it")
     if p.workers > 1 and early_stop:
         raise ValueError("the -es methods train in this process only (--workers 1)")
-    trainer = _trainer(p, res)
+
+    def hopeless(epoch: int, point: dict[str, float]) -> bool:
+        """The worker's rule (``worker.runner.hopeless``): against every candidate that
+        finished with a score and reached this epoch."""
+        peers = [
+            t.val_curve[epoch - 1]
+            for t in res.trials
+            if (t.useful or t.early_stopped_at) and len(t.val_curve) >= epoch
+        ]
+        value = point.get("val_accuracy", math.nan)
+        return is_hopeless(value, epoch, p.epochs, peers, early_stop)
+
+    trainer = _trainer(p, res, hopeless)
     engine = Engine(config)
     start = time.monotonic()
     deadline = start + p.budget_s
@@ -501,19 +513,6 @@ def run_nasboard(strategy: str, p: Protocol, early_stop: Any = None) -> MethodRe
         need = next_work_seconds([_cost(genome, p)[1]], scored, p.epochs)
         return time.monotonic() + need <= end
 
-    def hopeless(epoch: int, point: dict[str, float]) -> bool:
-        """The worker's rule (``worker.runner.hopeless``): against every candidate that
-        finished with a score and reached this epoch."""
-        peers = [
-            t.val_curve[epoch - 1]
-            for t in res.trials
-            if (t.useful or t.early_stopped_at) and len(t.val_curve) >= epoch
-        ]
-        value = point.get("val_accuracy", math.nan)
-        return is_hopeless(value, epoch, p.epochs, peers, early_stop)
-
-    if isinstance(trainer, InlineTrainer):
-        trainer.hopeless = hopeless
     try:
         while time.monotonic() < search_deadline():
             proposals = engine.ask()
@@ -600,12 +599,12 @@ def run_nasboard(strategy: str, p: Protocol, early_stop: Any = None) -> MethodRe
     return res
 
 
-def _trainer(p: Protocol, res: MethodResult) -> InlineTrainer | PoolTrainer:
+def _trainer(p: Protocol, res: MethodResult, hopeless: Hopeless) -> InlineTrainer | PoolTrainer:
     """This process, or ``p.workers`` processes sharing ``p.threads`` TensorFlow threads. A
     process's epochs then take longer in wall time, so the epoch cap is per share of the
     machine: ``workers`` x the cap (the same compute as one epoch at the cap on all threads)."""
     if p.workers <= 1:
-        return InlineTrainer(p)
+        return InlineTrainer(p, hopeless)
     threads = max(1, p.threads // p.workers)
     cap = p.epoch_cap_s * p.workers
     res.notes.append(
