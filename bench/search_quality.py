@@ -70,7 +70,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.final_noise import machine
-from bench.trainers import Hopeless, InlineTrainer, Job, PoolTrainer
+from bench.trainers import Hopeless, InlineTrainer, Job, PoolTrainer, configure_process
 
 # Before TensorFlow is imported (worker.evaluator configures threads at import).
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -1105,18 +1105,11 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         ap.error(f"unknown methods {unknown}; choose from {', '.join(RUNNERS)}")
 
-    os.environ["NASBOARD_TF_THREADS"] = str(args.threads)
-    import warnings
-
-    warnings.filterwarnings("ignore", message=".*shuffle=True.*")
+    configure_process(args.threads)
     import keras
-    import tensorflow as tf
-
-    tf.get_logger().setLevel("ERROR")  # retracing notes: one model per candidate is the point
 
     from backend.datasets.builtin import get_info, load
     from backend.search.early_stop import EarlyStopRule, chance_for
-    from worker import evaluator  # noqa: F401  (configures TF threads and determinism)
 
     info = get_info(args.dataset)
     assert info is not None

@@ -94,7 +94,10 @@ class PoolTrainer:
 _DATA: dict[str, Any] = {}
 
 
-def _init_process(dataset: str, threads: int) -> None:
+def configure_process(threads: int) -> None:
+    """TensorFlow for a bench process that trains: ``threads`` threads and op determinism (the
+    evaluator's import configures both from the environment), quiet logs. Before any other
+    TensorFlow import in the process."""
     os.environ["NASBOARD_TF_THREADS"] = str(threads)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import warnings
@@ -102,10 +105,14 @@ def _init_process(dataset: str, threads: int) -> None:
     warnings.filterwarnings("ignore", message=".*shuffle=True.*")
     import tensorflow as tf
 
-    tf.get_logger().setLevel("ERROR")
-    from backend.datasets.builtin import load
+    tf.get_logger().setLevel("ERROR")  # retracing notes: one model per candidate is the point
     from worker import evaluator  # noqa: F401  (configures TF threads and determinism)
 
+
+def _init_process(dataset: str, threads: int) -> None:
+    from backend.datasets.builtin import load
+
+    configure_process(threads)
     _DATA["data"] = load(dataset)
 
 
