@@ -33,11 +33,13 @@ Methods (``--methods``, comma separated, default all):
   are trained on from their candidates' models to ``--confirm-epochs`` (default 4) inside the
   same budget (``worker.resume``; ``--confirm-from-scratch``: again from scratch; the search
   phase stops early by what that will take, ``backend.search.confirm``) and the best confirmed
-  one is retrained; the confirmations are not counted as candidates. ``--workers`` N >= 2
-  trains each generation's candidates (and the confirmations) in N processes at once, of
-  ``--threads`` // N TensorFlow threads each, as N ``nasboard worker`` processes do
-  (``bench/trainers.py``; the epoch cap is then N x ``--epoch-cap-s`` of wall time: the same
-  compute per epoch as the cap on all threads).
+  one is retrained (``--confirm-epochs`` equal to ``--epochs``: each pick trains again from
+  scratch under another seed and ranks by the mean of its two scores, ``confirmed_fitness``);
+  the confirmations are not counted as candidates. ``--workers`` N >= 2 trains each
+  generation's candidates (and the confirmations) in N processes at once, of ``--threads`` // N
+  TensorFlow threads each, as N ``nasboard worker`` processes do (``bench/trainers.py``; the
+  epoch cap is then N x ``--epoch-cap-s`` of wall time: the same compute per epoch as the cap
+  on all threads).
 - ``keras-tuner-random``: ``keras_tuner`` 1.4.8 RandomSearch (its own Tuner loop, checkpoints
   and ``model.fit`` on numpy arrays) with a HyperModel sampling the same choices;
 - ``optuna-tpe``: Optuna's TPESampler, an objective sampling the same choices, ``model.fit``;
@@ -425,6 +427,7 @@ def run_nasboard(strategy: str, p: Protocol, early_stop: Any = None) -> MethodRe
     from backend.search.confirm import (
         budgeted_reserve,
         confirmation_affordable,
+        confirmed_fitness,
         confirmed_winner,
         next_work_seconds,
         pick_for_confirmation,
@@ -491,6 +494,8 @@ def run_nasboard(strategy: str, p: Protocol, early_stop: Any = None) -> MethodRe
     kept: dict[int, Any] = {}  # scored trials' models (or their files), for confirmations
     if p.confirm_top:
         how = "trained on from their candidates" if resumes else "from scratch"
+        if confirm_epochs == p.epochs:
+            how = "a second training from scratch, another seed; ranked by the mean of both"
         res.notes.append(f"confirm the best {p.confirm_top} for {confirm_epochs} epochs ({how})")
 
     def reserve(scored: list[Any]) -> float:
@@ -591,8 +596,23 @@ def run_nasboard(strategy: str, p: Protocol, early_stop: Any = None) -> MethodRe
             _say_trial(p, res.method, trial, f"confirm x{confirm_epochs}")
     finally:
         trainer.close()
-    # a confirmation keeps its source's index, so the winner's key names both
-    winner = confirmed_winner(_scored(res.confirmations))
+    # a confirmation keeps its source's index, so the winner's key names both; one as long as
+    # its candidate ranks by the mean of the two trainings (confirmed_fitness), as in the worker
+    sources = {t.index: t for t in res.trials}
+    winner = confirmed_winner(
+        [
+            replace(
+                s,
+                fitness=confirmed_fitness(
+                    s.fitness,
+                    confirm_epochs,
+                    sources[s.key].val_accuracy,
+                    len(sources[s.key].val_curve),
+                ),
+            )
+            for s in _scored(res.confirmations)
+        ]
+    )
     if winner is not None:
         res.confirmed = next(t for t in res.confirmations if t.index == winner.key)
     res.wall_s = time.monotonic() - start
@@ -926,7 +946,7 @@ def report(results: list[MethodResult], p: Protocol) -> dict[str, Any]:
                 for t in r.confirmations
             )
             won = "none" if r.confirmed is None else f"#{r.confirmed.index}"
-            print(f"{'':<20}   confirmed (val, short -> long): {text}; retrained {won}")
+            print(f"{'':<20}   confirmed (val, candidate -> confirmation): {text}; retrained {won}")
         reasons = _reasons(r.trials)
         if reasons or r.notes:
             print(f"{'':<20}   not useful: {reasons or 'none'}; {'; '.join(r.notes)}")
@@ -1061,7 +1081,8 @@ def main(argv: list[str] | None = None) -> int:
         "--confirm-epochs",
         type=int,
         default=4,
-        help="epochs of a confirmation (4: twice the candidates', half the final's)",
+        help="epochs of a confirmation (4: twice the candidates', half the final's; equal to"
+        " --epochs: a second training under another seed, ranked by the mean of both)",
     )
     ap.add_argument(
         "--confirm-from-scratch",

@@ -35,6 +35,7 @@ from backend.search.confirm import (
     Timing,
     budgeted_reserve,
     confirmation_affordable,
+    confirmed_fitness,
     confirmed_winner,
     next_work_seconds,
     pick_for_confirmation,
@@ -760,6 +761,22 @@ def _scored(session: Session, search: Search, *, confirmations: bool) -> list[Sc
     ]
 
 
+def _paired(session: Session, confirmed: list[Scored[int]], epochs: int) -> list[Scored[int]]:
+    """Confirmations scored for re-ranking (``confirmed_fitness``): one as long as its source
+    candidate by the mean of the two trainings, a longer one by its own score."""
+    out = []
+    for s in confirmed:
+        row = session.get(Candidate, s.key)
+        source = session.get(Candidate, row.parent_ids[0]) if row and row.parent_ids else None
+        if source is None:
+            out.append(s)
+            continue
+        reached = int((source.metrics or {}).get("epochs_trained") or 0)
+        fitness = confirmed_fitness(s.fitness, epochs, source.val_accuracy, reached)
+        out.append(replace(s, fitness=fitness))
+    return out
+
+
 def _timing(m: dict[str, Any]) -> Timing:
     """A candidate's measured times from its metrics (``worker.tasks``, ``worker.evaluator``)."""
     inside, total = m.get("in_epochs_s"), m.get("evaluator_s")
@@ -877,11 +894,16 @@ def _close_confirmation(session: Session, search: Search) -> Next:
     )
     if any(c.status not in cstate.DONE for c in rows):
         return Next()
-    winner = confirmed_winner(_scored(session, search, confirmations=True))
+    epochs = _epochs(search.config, True)
+    confirmed = _scored(session, search, confirmations=True)
+    winner = confirmed_winner(_paired(session, confirmed, epochs))
     if winner is not None:
+        row = session.get(Candidate, winner.key)
         search.best_candidate_id = winner.key
-        search.best_val_accuracy = winner.fitness
-        reason = f"confirmed: #{winner.key} after {_epochs(search.config, True)} epochs"
+        search.best_val_accuracy = row.val_accuracy if row else winner.fitness
+        reason = f"confirmed: #{winner.key} after {epochs} epochs"
+        if row is not None and winner.fitness != row.val_accuracy:
+            reason += f", mean of 2 trainings {winner.fitness:.4f}"
     else:  # every confirmation failed: the search phase's best stands
         best = _best(session, search.id)
         search.best_candidate_id = best.id if best else None

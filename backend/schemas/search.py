@@ -52,7 +52,8 @@ class SearchBase(BaseModel):
         le=200,
         description=(
             "Epochs a confirmed genome has trained in all (its candidate's included);"
-            " default final_epochs"
+            " default final_epochs. Equal to epochs_per_candidate: each pick trains again"
+            " from scratch under another seed and ranks by the mean of its two scores"
         ),
     )
     early_stop: bool = Field(

@@ -4,7 +4,9 @@ is held back for them, and which one wins."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -14,6 +16,7 @@ from backend.search.confirm import (
     Timing,
     budgeted_reserve,
     confirmation_affordable,
+    confirmed_fitness,
     confirmed_winner,
     next_step_seconds,
     next_work_seconds,
@@ -240,3 +243,28 @@ def test_a_resumed_confirmation_trains_only_the_epochs_its_candidate_lacks() -> 
     assert training_epochs(4, 2, resume=False) == 4  # from scratch
     assert training_epochs(2, 2) == 2  # nothing longer to resume to: trained again
     assert training_epochs(1, 3) == 1
+
+
+def test_a_confirmation_as_long_as_its_candidate_ranks_by_the_mean_of_both() -> None:
+    # same length (a second training under another seed): the mean of the two scores
+    assert confirmed_fitness(0.90, 2, 0.88, 2) == pytest.approx(0.89)
+    # longer (trained on, or from scratch to more epochs): its own score alone
+    assert confirmed_fitness(0.90, 4, 0.88, 2) == 0.90
+    # a failed or diverged confirmation stays failed; a source without a score: its own
+    assert confirmed_fitness(None, 2, 0.88, 2) is None
+    assert confirmed_fitness(0.90, 2, None, 2) == 0.90
+    assert confirmed_fitness(0.90, 2, math.nan, 2) == 0.90
+    assert math.isnan(confirmed_fitness(math.nan, 2, 0.88, 2) or 0.0)
+
+
+def test_the_mean_can_reverse_the_second_trainings_order() -> None:
+    """Sources a 0.905 and b 0.890; their second trainings 0.895 and 0.900: b's second score
+    is higher, a's mean is (0.900 against 0.895)."""
+    sources = {1: 0.905, 2: 0.890}
+    second = [s(1, "a", 0.895), s(2, "b", 0.900)]
+    assert confirmed_winner(second) == second[1]
+    paired = [
+        replace(c, fitness=confirmed_fitness(c.fitness, 2, sources[c.key], 2)) for c in second
+    ]
+    winner = confirmed_winner(paired)
+    assert winner is not None and winner.key == 1

@@ -237,6 +237,43 @@ def test_confirmation_retrains_the_best_few_longer_and_the_final_uses_their_winn
     assert [g["generation"] for g in gens] == [0, 1]
 
 
+def test_a_confirmation_as_long_as_its_candidate_trains_again_and_ranks_by_the_mean(
+    server: tuple[Proc, str],
+) -> None:
+    """confirm_epochs = epochs_per_candidate (1): each pick is trained again from scratch under
+    another seed, and the winner is the best by the mean of its two scores, not by the second
+    score alone (backend.search.confirm.confirmed_fitness)."""
+    _, url = server
+    search_id = _submit(url, generations=2, confirm_top=2, confirm_epochs=1)
+    events = read_events(f"{url}/api/searches/{search_id}/events", timeout=300)
+    search = httpx.get(f"{url}/api/searches/{search_id}").json()
+    assert search["status"] == "succeeded", search
+    items = _items(url, search_id)
+    by_id = {c["id"]: c for c in items}
+    confirms = sorted((c for c in items if c["origin"] == "confirm"), key=lambda c: c["index"])
+    assert len(confirms) == 2
+    for confirm in confirms:
+        source = by_id[confirm["parents"][0]]
+        assert confirm["genome_hash"] == source["genome_hash"]
+        assert confirm["status"] == "completed" and confirm["reused_from"] is None
+        # from scratch: one epoch, nothing resumed, a curve of its own
+        assert confirm["metrics"]["epochs_trained"] == 1.0
+        assert "resumed_at" not in confirm["metrics"]
+    mean = {
+        c["id"]: (c["val_accuracy"] + by_id[c["parents"][0]]["val_accuracy"]) / 2 for c in confirms
+    }
+    winner = max(confirms, key=lambda c: (mean[c["id"]], -c["params"], -c["index"]))
+    assert search["best"]["candidate_id"] == winner["id"]
+    assert search["final"]["candidate_id"] == winner["id"]
+    # the best's accuracy is the winner's own; the reason names the mean it won by
+    assert search["best"]["val_accuracy"] == winner["val_accuracy"]
+    phases = [e.data for e in events if e.type == "search_status" and e.data.get("phase")]
+    reason = f"confirmed: #{winner['id']} after 1 epochs"
+    if mean[winner["id"]] != winner["val_accuracy"]:
+        reason += f", mean of 2 trainings {mean[winner['id']]:.4f}"
+    assert phases[-1]["reason"] == reason
+
+
 def test_confirmation_is_not_cut_by_the_time_budget_it_was_reserved_from(
     server: tuple[Proc, str],
 ) -> None:

@@ -172,7 +172,7 @@ export async function mount(root, _params, query) {
           field("batch_size", "Batch size", numInput(pick("batch_size", 128), { min: 8, max: 4096, step: 8 })),
           field("final_epochs", "Final training epochs", numInput(cloneId ? cfg.final_epochs : "", { min: 1, max: 200, step: 1, placeholder: "auto" }), "the best network is retrained, then tested"),
           field("confirm_top", "Confirm the best", numInput(pick("confirm_top", 0), { min: 0, max: 16, step: 1 }), "0: off; else train the best N on for longer (from their saved models) and keep the best of those"),
-          field("confirm_epochs", "Confirmation epochs", numInput(cloneId ? cfg.confirm_epochs : "", { min: 1, max: 200, step: 1, placeholder: "= final" })),
+          field("confirm_epochs", "Confirmation epochs", numInput(cloneId ? cfg.confirm_epochs : "", { min: 1, max: 200, step: 1, placeholder: "= final" }), "= epochs per candidate: a second training, ranked by the mean of both"),
           field("early_stop_quantile", "Early stop below quantile", numInput(pick("early_stop_quantile", 0.5), { min: 0.05, max: 0.95, step: 0.05 }), "0.5: below the median"),
           field("early_stop_min_peers", "Early stop after peers", numInput(pick("early_stop_min_peers", 5), { min: 1, max: 1000, step: 1 }), "candidates needed at an epoch first"),
           field("time_budget_s", "Time budget (minutes)", numInput(cfg.time_budget_s ? +(cfg.time_budget_s / 60).toFixed(2) : "", { min: 0, step: "any", placeholder: "none" }), "stop after this long"),
