@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.early_signals --finals docs/figures/final_noise_*.json \\
         --reports docs/figures/search_quality_*.json [--seeds 1,2] [--epochs 2] [--workers 2] \\
-        [--merge earlier.json ...] [--json out.json]
+        [--merge earlier.json ...] [--compare val_acc@2:val_acc@4/1] [--json out.json]
 
 The search scores a candidate by its validation accuracy after 2 epochs and ships the genome
 whose 8-epoch final (60k, test once) is what the issue ranks by. This takes every genome whose
@@ -24,7 +24,8 @@ over the seeds and of each seed alone, and the final of the genome the signal ra
 ``--merge`` adds the trainings of earlier outputs (e.g. seeds 1-2 for 2 epochs, then seed 1 for
 4 epochs: same seed, same first epochs), so that one report compares, say, the mean of two
 seeds' 2-epoch scores with one seed's 4-epoch score: what a confirmation could spend its extra
-epochs on.
+epochs on. ``--compare a:b`` bootstraps the difference of two signals' rank correlations
+over the genomes (how sure the better one is better).
 
 Finals depend on the machine (``bench.final_noise.machine``): pass only outputs measured on
 this machine's type. A benchmark, not a test: it prints figures and asserts nothing.
@@ -157,8 +158,46 @@ def analyse(
                 "top_genome": entries[keys[top]]["labels"][0],
                 "top_final": finals[top],
                 "best_final": max(finals),
+                # how far apart two seeds' scores of one genome are: the noise of one score
+                "seed_spread": statistics.fmean(
+                    abs(values[seeds[0]][i] - values[seeds[1]][i]) for i in range(len(keys))
+                )
+                if len(seeds) > 1
+                else None,
+                "values": mean,
+                "values_per_seed": {str(s): values[s] for s in seeds},
             }
+    out["finals"] = finals
     return out
+
+
+def compare(figures: dict[str, Any], a: str, b: str, rounds: int = 5000) -> dict[str, float]:
+    """How sure is it that signal ``a`` ranks the finals better than ``b``? Bootstrap over the
+    genomes (``rounds`` resamples, fixed seed) of Spearman(a) - Spearman(b) on the same
+    resample: its median, 5th and 95th percentiles, and the share of resamples where ``a`` is
+    not better. A signal is ``val_acc@2`` (averaged over its seeds) or ``val_acc@2/1`` (seed 1)."""
+    import numpy as np
+    from scipy.stats import spearmanr
+
+    def values(spec: str) -> np.ndarray:
+        name, _, seed = spec.partition("/")
+        f = figures[name]
+        return np.array(f["values_per_seed"][seed] if seed else f["values"])
+
+    finals, va, vb = np.array(figures["finals"]), values(a), values(b)
+    rng = np.random.default_rng(0)
+    diffs = []
+    for _ in range(rounds):
+        i = rng.integers(0, len(finals), len(finals))
+        diffs.append(spearmanr(va[i], finals[i]).statistic - spearmanr(vb[i], finals[i]).statistic)
+    d = np.array(diffs)
+    d = d[np.isfinite(d)]
+    return {
+        "median": float(np.median(d)),
+        "p5": float(np.percentile(d, 5)),
+        "p95": float(np.percentile(d, 95)),
+        "share_not_better": float(np.mean(d <= 0)),
+    }
 
 
 def merge_trained(
@@ -188,6 +227,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=2, help="processes sharing --threads")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--merge", nargs="*", type=Path, default=[], help="earlier --json outputs")
+    ap.add_argument(
+        "--compare",
+        default="",
+        help="comma list of a:b signal pairs to bootstrap, e.g. val_acc@2:val_acc@4/1",
+    )
     ap.add_argument("--json", type=Path)
     args = ap.parse_args(argv)
 
@@ -205,13 +249,26 @@ def main(argv: list[str] | None = None) -> int:
     figures = analyse(entries, trained)
     print(
         f"\n{here}\n{'signal':<13} {'seeds':>5} {'spearman':>8} {'kendall':>8}  "
-        "per seed (spearman)  final of its top genome (best on record)"
+        f"{'per seed (spearman), |d| = mean gap between seeds':<52}"
+        "  final of its top genome (best on record)"
     )
     for name, f in figures.items():
+        if name == "finals":
+            continue
         seeds_txt = " ".join(f"{v['spearman']:+.2f}" for v in f["per_seed"].values())
+        if f["seed_spread"] is not None:
+            seeds_txt += f" (|d| {f['seed_spread']:.4f})"
         print(
             f"{name:<13} {len(f['seeds']):>5} {f['spearman']:+8.3f} {f['kendall']:+8.3f}  "
-            f"{seeds_txt:<19}  {f['top_final']:.4f} ({f['best_final']:.4f})  {f['top_genome']}"
+            f"{seeds_txt:<52}  {f['top_final']:.4f} ({f['best_final']:.4f})  {f['top_genome']}"
+        )
+    comparisons = {}
+    for pair in filter(None, args.compare.split(",")):
+        a, _, b = pair.partition(":")
+        c = comparisons[pair] = compare(figures, a, b)
+        print(
+            f"{a} - {b}: Spearman difference, bootstrap over genomes: median {c['median']:+.3f},"
+            f" 90% [{c['p5']:+.3f}, {c['p95']:+.3f}], not better in {c['share_not_better']:.1%}"
         )
     if args.json:
         args.json.write_text(
@@ -219,6 +276,7 @@ def main(argv: list[str] | None = None) -> int:
                 {
                     "machine": here,
                     "figures": figures,
+                    "comparisons": comparisons,
                     "genomes": {k: entries[k] | {"trained": trained.get(k, {})} for k in entries},
                 },
                 indent=1,
