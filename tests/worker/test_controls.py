@@ -175,15 +175,23 @@ def _items(url: str, search_id: int) -> list[dict[str, Any]]:
     return list(response.json()["items"])
 
 
+def _run_to_success(
+    url: str, **overrides: Any
+) -> tuple[list[Any], dict[str, Any], list[dict[str, Any]]]:
+    """Submit a search and follow its events to the end: the events, the search (succeeded)
+    and its candidates."""
+    search_id = _submit(url, **overrides)
+    events = read_events(f"{url}/api/searches/{search_id}/events", timeout=300)
+    search = httpx.get(f"{url}/api/searches/{search_id}").json()
+    assert search["status"] == "succeeded", search
+    return events, search, _items(url, search_id)
+
+
 def test_confirmation_retrains_the_best_few_longer_and_the_final_uses_their_winner(
     server: tuple[Proc, str],
 ) -> None:
     _, url = server
-    search_id = _submit(url, generations=2, confirm_top=2, confirm_epochs=3)
-    events = read_events(f"{url}/api/searches/{search_id}/events", timeout=300)
-    search = httpx.get(f"{url}/api/searches/{search_id}").json()
-    assert search["status"] == "succeeded", search
-    items = _items(url, search_id)
+    events, search, items = _run_to_success(url, generations=2, confirm_top=2, confirm_epochs=3)
     found = [c for c in items if c["origin"] != "confirm"]
     confirms = sorted((c for c in items if c["origin"] == "confirm"), key=lambda c: c["index"])
 
@@ -233,7 +241,7 @@ def test_confirmation_retrains_the_best_few_longer_and_the_final_uses_their_winn
     assert phases[0]["confirming"] == [top[0]["id"], top[1]["id"]]
     assert phases[1]["reason"] == f"confirmed: #{winner['id']} after 3 epochs"
     # Confirmations are not a generation of the search.
-    gens = httpx.get(f"{url}/api/searches/{search_id}/generations").json()
+    gens = httpx.get(f"{url}/api/searches/{search['id']}/generations").json()
     assert [g["generation"] for g in gens] == [0, 1]
 
 
@@ -244,11 +252,7 @@ def test_a_confirmation_as_long_as_its_candidate_trains_again_and_ranks_by_the_m
     another seed, and the winner is the best by the mean of its two scores, not by the second
     score alone (backend.search.confirm.confirmed_fitness)."""
     _, url = server
-    search_id = _submit(url, generations=2, confirm_top=2, confirm_epochs=1)
-    events = read_events(f"{url}/api/searches/{search_id}/events", timeout=300)
-    search = httpx.get(f"{url}/api/searches/{search_id}").json()
-    assert search["status"] == "succeeded", search
-    items = _items(url, search_id)
+    events, search, items = _run_to_success(url, generations=2, confirm_top=2, confirm_epochs=1)
     by_id = {c["id"]: c for c in items}
     confirms = sorted((c for c in items if c["origin"] == "confirm"), key=lambda c: c["index"])
     assert len(confirms) == 2
