@@ -83,31 +83,15 @@ def known_finals(finals: list[Path], reports: list[Path]) -> dict[str, dict[str,
     return out
 
 
-def _train(job: tuple[str, Genome, int, int, int]) -> tuple[str, int, list[dict[str, float]]]:
-    """One candidate's training in a worker process: ``(hash, seed, per-epoch history)``."""
-    key, genome, seed, epochs, threads = job
-    from bench.trainers import configure_process
-
-    configure_process(threads)
+def _train(job: tuple[str, Genome, int, int]) -> tuple[str, int, list[dict[str, float]]]:
+    """One candidate's training in a pool process (``bench.trainers``' initializer set up
+    TensorFlow and loaded the dataset once): ``(hash, seed, per-epoch history)``."""
+    key, genome, seed, epochs = job
+    from bench.trainers import _DATA
     from worker.evaluator import train_candidate
 
-    result = train_candidate(
-        genome, _data(), 10, epochs=epochs, batch_size=128, seed=seed, on_epoch=None
-    )
+    result = train_candidate(genome, _DATA["data"], 10, epochs=epochs, batch_size=128, seed=seed)
     return key, seed, result.history
-
-
-_SPLITS: Any = None
-
-
-def _data() -> Any:
-    """Fashion-MNIST, loaded once per process."""
-    global _SPLITS
-    if _SPLITS is None:
-        from backend.datasets.builtin import load_fashion_mnist
-
-        _SPLITS = load_fashion_mnist()
-    return _SPLITS
 
 
 def signal(history: list[dict[str, float]], name: str, epoch: int) -> float:
@@ -294,9 +278,11 @@ def _train_all(
 ) -> None:
     """Train every genome on record under ``seeds`` for ``args.epochs`` (those ``--merge``
     already holds for as many epochs are skipped), printing each as it ends."""
+    from bench.trainers import _init_process
+
     per_process = max(1, args.threads // args.workers)
     jobs = [
-        (k, e["genome"], s, args.epochs, per_process)
+        (k, e["genome"], s, args.epochs)
         for k, e in entries.items()
         for s in seeds
         if len(trained.get(k, {}).get(s, [])) < args.epochs
@@ -306,7 +292,12 @@ def _train_all(
         f"{args.epochs} epochs in {args.workers} processes of {per_process} thread(s)"
     )
     t0 = time.monotonic()
-    with ProcessPoolExecutor(args.workers, mp_context=get_context("spawn")) as pool:
+    with ProcessPoolExecutor(
+        args.workers,
+        mp_context=get_context("spawn"),
+        initializer=_init_process,
+        initargs=("fashion-mnist", per_process),
+    ) as pool:
         for i, (key, seed, history) in enumerate(pool.map(_train, jobs), 1):
             trained.setdefault(key, {})[seed] = history
             e = entries[key]
