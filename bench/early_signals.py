@@ -2,7 +2,8 @@
 
     .venv/bin/python -m bench.early_signals --finals docs/figures/final_noise_*.json \\
         --reports docs/figures/search_quality_*.json [--seeds 1,2] [--epochs 2] [--workers 2] \\
-        [--merge earlier.json ...] [--compare val_acc@2:val_acc@4/1] [--json out.json]
+        [--schedule constant|cosine] [--merge earlier.json ...] [--compare val_acc@2:val_acc@4/1] \\
+        [--json out.json]
 
 The search scores a candidate by its validation accuracy after 2 epochs and ships the genome
 whose 8-epoch final (60k, test once) is what the issue ranks by. This takes every genome whose
@@ -21,6 +22,11 @@ over the seeds and of each seed alone, and the final of the genome the signal ra
   Search" (NeurIPS 2021), who found it ranks architectures by their final accuracy better than
   an early validation accuracy does.
 
+``--schedule cosine`` trains the candidates with the learning rate annealed to zero over their
+epochs (``train_candidate(cosine_decay=True)``) instead of the genome's constant rate; its
+signals are named ``cos:val_acc@2`` and sit beside the constant ones of merged outputs, so a
+short annealed training's ranking can be compared with a truncated one's.
+
 ``--merge`` adds the trainings of earlier outputs (e.g. seeds 1-2 for 2 epochs, then seed 1 for
 4 epochs: same seed, same first epochs), so that one report compares, say, the mean of two
 seeds' 2-epoch scores with one seed's 4-epoch score: what a confirmation could spend its extra
@@ -35,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import statistics
 import sys
 import time
@@ -44,6 +51,13 @@ from pathlib import Path
 from typing import Any
 
 Genome = dict[str, Any]
+Trained = dict[str, dict[int, list[dict[str, float]]]]  # genome hash -> seed -> history
+
+#: schedule -> (the JSON field its trainings are stored under, the prefix of its signals)
+SCHEDULES: dict[str, tuple[str, str]] = {
+    "constant": ("trained", ""),
+    "cosine": ("trained_cosine", "cos:"),
+}
 
 #: signal name -> (history key, sign): the genome with the larger sign * value ranks higher.
 SIGNALS: dict[str, tuple[str, float]] = {
@@ -83,14 +97,16 @@ def known_finals(finals: list[Path], reports: list[Path]) -> dict[str, dict[str,
     return out
 
 
-def _train(job: tuple[str, Genome, int, int]) -> tuple[str, int, list[dict[str, float]]]:
+def _train(job: tuple[str, Genome, int, int, bool]) -> tuple[str, int, list[dict[str, float]]]:
     """One candidate's training in a pool process (``bench.trainers``' initializer set up
     TensorFlow and loaded the dataset once): ``(hash, seed, per-epoch history)``."""
-    key, genome, seed, epochs = job
+    key, genome, seed, epochs, cosine = job
     from bench.trainers import _DATA
     from worker.evaluator import train_candidate
 
-    result = train_candidate(genome, _DATA["data"], 10, epochs=epochs, batch_size=128, seed=seed)
+    result = train_candidate(
+        genome, _DATA["data"], 10, epochs=epochs, batch_size=128, seed=seed, cosine_decay=cosine
+    )
     return key, seed, result.history
 
 
@@ -113,13 +129,25 @@ def rank_figures(finals: list[float], values: list[float]) -> dict[str, float]:
     }
 
 
-def analyse(
-    entries: dict[str, dict[str, Any]], trained: dict[str, dict[int, list[dict[str, float]]]]
+def analyse(entries: dict[str, dict[str, Any]], runs: dict[str, Trained]) -> dict[str, Any]:
+    """Per schedule, signal and epoch (``val_acc@2``, ``cos:val_acc@2``): rank correlations
+    with the finals' means, of the signal averaged over the training seeds that reached that
+    epoch for every genome and of each seed alone, and the final of the genome the averaged
+    signal ranks first. Only genomes trained under every schedule on hand count, so that all
+    signals rank the same genomes."""
+    present = [t for t in runs.values() if t]
+    keys = [k for k in entries if present and all(t.get(k) for t in present)]
+    out: dict[str, Any] = {}
+    for schedule, trained in runs.items():
+        if trained:
+            out |= _analyse_schedule(entries, trained, keys, SCHEDULES[schedule][1])
+    out["finals"] = [statistics.fmean(entries[k]["scores"].values()) for k in keys]
+    return out
+
+
+def _analyse_schedule(
+    entries: dict[str, dict[str, Any]], trained: Trained, keys: list[str], prefix: str
 ) -> dict[str, Any]:
-    """Per signal and epoch (``val_acc@2``): rank correlations with the finals' means, of the
-    signal averaged over the training seeds that reached that epoch for every genome and of
-    each seed alone, and the final of the genome the averaged signal ranks first."""
-    keys = [k for k in entries if trained.get(k)]
     finals = [statistics.fmean(entries[k]["scores"].values()) for k in keys]
     longest = max(len(h) for k in keys for h in trained[k].values())
     out: dict[str, Any] = {}
@@ -135,7 +163,7 @@ def analyse(
             values = {s: [signal(trained[k][s], name, epoch) for k in keys] for s in seeds}
             mean = [statistics.fmean(values[s][i] for s in seeds) for i in range(len(keys))]
             top = max(range(len(keys)), key=lambda i: mean[i])
-            out[f"{name}@{epoch}"] = {
+            out[f"{prefix}{name}@{epoch}"] = {
                 **rank_figures(finals, mean),
                 "seeds": seeds,
                 "per_seed": {str(s): rank_figures(finals, values[s]) for s in seeds},
@@ -151,7 +179,6 @@ def analyse(
                 "values": mean,
                 "values_per_seed": {str(s): values[s] for s in seeds},
             }
-    out["finals"] = finals
     return out
 
 
@@ -184,22 +211,34 @@ def compare(figures: dict[str, Any], a: str, b: str, rounds: int = 5000) -> dict
     }
 
 
-def merge_trained(
-    trained: dict[str, dict[int, list[dict[str, float]]]], paths: list[Path], here: str
-) -> None:
-    """Add the trainings of earlier ``--json`` outputs (this machine's only): a genome and seed
-    this run trained for fewer epochs, or not at all, takes the longer history (op determinism:
-    the same seed's first epochs are the same)."""
+def split_pair(pair: str) -> tuple[str, str]:
+    """``"cos:val_acc@2:val_acc@4/1"`` -> ``("cos:val_acc@2", "val_acc@4/1")``: the colon that
+    separates two signals is the one after an epoch (a schedule's prefix has one too)."""
+    match = re.fullmatch(r"(.+?@\d+(?:/\d+)?):(.+@\d+(?:/\d+)?)", pair)
+    if match is None:
+        raise SystemExit(f"--compare {pair!r}: expected signal:signal, e.g. val_acc@2:val_acc@4/1")
+    return match[1], match[2]
+
+
+def merge_trained(runs: dict[str, Trained], paths: list[Path], here: str) -> None:
+    """Add the trainings of earlier ``--json`` outputs (this machine's only), per schedule: a
+    genome and seed this run trained for fewer epochs, or not at all, takes the longer history
+    (op determinism: the same seed's first epochs are the same; not so under the cosine
+    schedule, whose rate depends on the length: merge cosine outputs of one ``--epochs`` only)."""
+    from bench.final_noise import same_figures
+
     for path in paths:
         old = json.loads(path.read_text())
-        if old.get("machine") != here:
+        if not same_figures(old.get("machine"), here):
             print(f"# --merge {path}: not used, measured on {old.get('machine')}")
             continue
         for key, entry in old["genomes"].items():
-            for seed, history in entry.get("trained", {}).items():
-                mine = trained.setdefault(key, {}).get(int(seed), [])
-                if len(history) > len(mine):
-                    trained[key][int(seed)] = history
+            for schedule, (field, _) in SCHEDULES.items():
+                trained = runs[schedule]
+                for seed, history in entry.get(field, {}).items():
+                    mine = trained.setdefault(key, {}).get(int(seed), [])
+                    if len(history) > len(mine):
+                        trained[key][int(seed)] = history
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -210,6 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--epochs", type=int, default=2)
     ap.add_argument("--workers", type=int, default=2, help="processes sharing --threads")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--schedule", choices=tuple(SCHEDULES), default="constant")
     ap.add_argument("--merge", nargs="*", type=Path, default=[], help="earlier --json outputs")
     ap.add_argument(
         "--compare",
@@ -218,6 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--json", type=Path)
     args = ap.parse_args(argv)
+    pairs = {pair: split_pair(pair) for pair in filter(None, args.compare.split(","))}
 
     from bench.final_noise import machine
     from bench.trainers import configure_process
@@ -226,11 +267,11 @@ def main(argv: list[str] | None = None) -> int:
     here = machine()
     entries = known_finals(args.finals, args.reports)
     seeds = [int(s) for s in args.seeds.split(",") if s]
-    trained: dict[str, dict[int, list[dict[str, float]]]] = {}
-    merge_trained(trained, args.merge, here)
-    trained = {k: v for k, v in trained.items() if k in entries}
-    _train_all(entries, trained, seeds, args)
-    figures = analyse(entries, trained)
+    runs: dict[str, Trained] = {schedule: {} for schedule in SCHEDULES}
+    merge_trained(runs, args.merge, here)
+    runs = {s: {k: v for k, v in t.items() if k in entries} for s, t in runs.items()}
+    _train_all(entries, runs[args.schedule], seeds, args)
+    figures = analyse(entries, runs)
     print(
         f"\n{here}\n{'signal':<13} {'seeds':>5} {'spearman':>8} {'kendall':>8}  "
         f"{'per seed (spearman), |d| = mean gap between seeds':<52}"
@@ -247,8 +288,11 @@ def main(argv: list[str] | None = None) -> int:
             f"{seeds_txt:<52}  {f['top_final']:.4f} ({f['best_final']:.4f})  {f['top_genome']}"
         )
     comparisons = {}
-    for pair in filter(None, args.compare.split(",")):
-        a, _, b = pair.partition(":")
+    for pair, (a, b) in pairs.items():
+        missing = [x.partition("/")[0] for x in (a, b) if x.partition("/")[0] not in figures]
+        if missing:
+            print(f"--compare {pair}: no figures for {', '.join(missing)}")
+            continue
         c = comparisons[pair] = compare(figures, a, b)
         print(
             f"{a} - {b}: Spearman difference, bootstrap over genomes: median {c['median']:+.3f},"
@@ -261,7 +305,11 @@ def main(argv: list[str] | None = None) -> int:
                     "machine": here,
                     "figures": figures,
                     "comparisons": comparisons,
-                    "genomes": {k: entries[k] | {"trained": trained.get(k, {})} for k in entries},
+                    "genomes": {
+                        k: entries[k]
+                        | {field: runs[s].get(k, {}) for s, (field, _) in SCHEDULES.items()}
+                        for k in entries
+                    },
                 },
                 indent=1,
                 default=str,
@@ -272,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _train_all(
     entries: dict[str, dict[str, Any]],
-    trained: dict[str, dict[int, list[dict[str, float]]]],
+    trained: Trained,
     seeds: list[int],
     args: argparse.Namespace,
 ) -> None:
@@ -282,14 +330,15 @@ def _train_all(
 
     per_process = max(1, args.threads // args.workers)
     jobs = [
-        (k, e["genome"], s, args.epochs)
+        (k, e["genome"], s, args.epochs, args.schedule == "cosine")
         for k, e in entries.items()
         for s in seeds
         if len(trained.get(k, {}).get(s, [])) < args.epochs
     ]
     print(
         f"# {len(entries)} genomes with finals on record; {len(jobs)} trainings of "
-        f"{args.epochs} epochs in {args.workers} processes of {per_process} thread(s)"
+        f"{args.epochs} epochs ({args.schedule} learning rate) in {args.workers} processes of "
+        f"{per_process} thread(s)"
     )
     t0 = time.monotonic()
     with ProcessPoolExecutor(

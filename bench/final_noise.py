@@ -90,6 +90,25 @@ def machine() -> str:
     return f"{cpu_model()} [{' '.join(isa)}] tensorflow {tf.__version__}"
 
 
+#: Machine types (``machine()``) measured to train bit-identical figures: the Intel type's finals
+#: equal the faster AMD type's (the seed CNN's seeds 1-4, Keras Tuner's; docs/benchmarks.md), and
+#: the seed CNN's 2-epoch candidate (seed 1, one thread) gives the same validation loss to the
+#: last bit on both (2026-11-30).
+SAME_FIGURES: tuple[frozenset[str], ...] = (
+    frozenset(
+        {
+            "AMD EPYC [avx2 fma avx512f avx512_vnni] tensorflow 2.21.0",
+            "Intel(R) Xeon(R) Processor [avx2 fma avx512f avx512_vnni amx_tile] tensorflow 2.21.0",
+        }
+    ),
+)
+
+
+def same_figures(recorded: str | None, here: str) -> bool:
+    """Whether figures recorded on machine type ``recorded`` hold on ``here``."""
+    return recorded == here or any({recorded, here} <= group for group in SAME_FIGURES)
+
+
 def known_scores(
     paths: list[Path], here: str, schedule: str = "constant", epochs: int = 8
 ) -> dict[tuple[str, int], float]:
@@ -97,8 +116,9 @@ def known_scores(
 
     A final is deterministic for a genome, a seed, a schedule and a length on one machine (op
     determinism), so a figure measured before is reused rather than trained again; that also
-    merges runs. Outputs of another machine (``here``; older outputs did not record theirs),
-    schedule or length (older ones: constant, 8 epochs) are skipped, and the run says so.
+    merges runs. Outputs of another machine (``here``, ``same_figures``; older outputs did not
+    record theirs), schedule or length (older ones: constant, 8 epochs) are skipped, and the run
+    says so.
     """
     from backend.search.genome import genome_hash
 
@@ -106,7 +126,7 @@ def known_scores(
     for path in paths:
         old = json.loads(path.read_text())
         setting = (old.get("machine"), old.get("schedule", "constant"), old.get("final_epochs", 8))
-        if setting != (here, schedule, epochs):
+        if not same_figures(setting[0], here) or setting[1:] != (schedule, epochs):
             print(f"# --known {path}: not reused, measured with {setting}")
             continue
         for label, genome in old["genomes"].items():

@@ -287,6 +287,7 @@ def train_candidate(
     hopeless: HopelessHook | None = None,
     mixed_precision: bool = False,
     jit_compile: bool = False,
+    cosine_decay: bool = False,
     resume: keras.Model | None = None,
     initial_epoch: int = 0,
 ) -> TrainResult:
@@ -297,7 +298,8 @@ def train_candidate(
     trains an earlier candidate's model on from ``initial_epoch`` to ``epochs``: a
     confirmation continues where the candidate stopped instead of starting again
     (``metrics["epochs_trained"]`` then counts this run's epochs only; ``resumed_at`` says
-    from where)."""
+    from where). ``cosine_decay`` anneals the learning rate to zero over the ``epochs`` (a
+    resumed model keeps the schedule it was compiled with)."""
     model, stream = _fit(
         genome,
         (data.x_train, data.y_train),
@@ -310,6 +312,7 @@ def train_candidate(
         hopeless=hopeless,
         mixed_precision=mixed_precision,
         jit_compile=jit_compile,
+        cosine_decay=cosine_decay,
         resume=resume,
         initial_epoch=initial_epoch if resume is not None else 0,
     )
