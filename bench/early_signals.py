@@ -137,18 +137,22 @@ def analyse(entries: dict[str, dict[str, Any]], runs: dict[str, Trained]) -> dic
     signals rank the same genomes."""
     present = [t for t in runs.values() if t]
     keys = [k for k in entries if present and all(t.get(k) for t in present)]
+    finals = [statistics.fmean(entries[k]["scores"].values()) for k in keys]
     out: dict[str, Any] = {}
     for schedule, trained in runs.items():
         if trained:
-            out |= _analyse_schedule(entries, trained, keys, SCHEDULES[schedule][1])
-    out["finals"] = [statistics.fmean(entries[k]["scores"].values()) for k in keys]
+            out |= _analyse_schedule(entries, trained, keys, finals, SCHEDULES[schedule][1])
+    out["finals"] = finals
     return out
 
 
 def _analyse_schedule(
-    entries: dict[str, dict[str, Any]], trained: Trained, keys: list[str], prefix: str
+    entries: dict[str, dict[str, Any]],
+    trained: Trained,
+    keys: list[str],
+    finals: list[float],
+    prefix: str,
 ) -> dict[str, Any]:
-    finals = [statistics.fmean(entries[k]["scores"].values()) for k in keys]
     longest = max(len(h) for k in keys for h in trained[k].values())
     out: dict[str, Any] = {}
     for epoch in range(1, longest + 1):
@@ -272,8 +276,9 @@ def main(argv: list[str] | None = None) -> int:
     runs = {s: {k: v for k, v in t.items() if k in entries} for s, t in runs.items()}
     _train_all(entries, runs[args.schedule], seeds, args)
     figures = analyse(entries, runs)
+    width = max(len(name) for name in figures)
     print(
-        f"\n{here}\n{'signal':<13} {'seeds':>5} {'spearman':>8} {'kendall':>8}  "
+        f"\n{here}\n{'signal':<{width}} {'seeds':>5} {'spearman':>8} {'kendall':>8}  "
         f"{'per seed (spearman), |d| = mean gap between seeds':<52}"
         "  final of its top genome (best on record)"
     )
@@ -284,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
         if f["seed_spread"] is not None:
             seeds_txt += f" (|d| {f['seed_spread']:.4f})"
         print(
-            f"{name:<13} {len(f['seeds']):>5} {f['spearman']:+8.3f} {f['kendall']:+8.3f}  "
+            f"{name:<{width}} {len(f['seeds']):>5} {f['spearman']:+8.3f} {f['kendall']:+8.3f}  "
             f"{seeds_txt:<52}  {f['top_final']:.4f} ({f['best_final']:.4f})  {f['top_genome']}"
         )
     comparisons = {}
