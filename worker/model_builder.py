@@ -103,6 +103,7 @@ def compile_model(
     *,
     jit_compile: bool | Literal["auto"] = "auto",
     decay_steps: int | None = None,
+    steps_per_execution: int = 1,
 ) -> keras.Model:
     """Compile for integer labels: sparse categorical cross-entropy and accuracy.
 
@@ -111,7 +112,9 @@ def compile_model(
     XLA has no deterministic kernels for some ops (max-pool gradients fail outright), so a
     search that wants XLA runs on workers started with NASBOARD_DETERMINISTIC=false. A model
     built under ``mixed_float16`` gets Keras' loss scaling (a ``LossScaleOptimizer``) here.
-    ``decay_steps``: see ``make_optimizer``."""
+    ``decay_steps``: see ``make_optimizer``. ``steps_per_execution`` runs that many batches
+    per call into TensorFlow (the same updates in the same order; fewer Python round trips):
+    the worker passes ``worker.evaluator.STEPS_PER_EXECUTION``, Keras' default is 1."""
     with warnings.catch_warnings():
         # Keras warns when it keeps XLA off under op determinism; the metrics record it.
         warnings.filterwarnings("ignore", message=".*jit_compile.*")
@@ -120,5 +123,6 @@ def compile_model(
             loss="sparse_categorical_crossentropy",
             metrics=["accuracy"],
             jit_compile=jit_compile,
+            steps_per_execution=steps_per_execution,
         )
     return model
