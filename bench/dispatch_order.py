@@ -27,7 +27,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-PEERS = ("baseline", "keras-tuner-random", "optuna-tpe")
+from bench.search_quality import NASBOARD_METHODS
 
 
 def generations(trials: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     for path in args.runs:
         data = json.loads(Path(path).read_text())
         for method, trials in data["trials"].items():
-            if method in PEERS or not trials:
+            if method not in NASBOARD_METHODS or not trials:
                 continue
             measured, fifo, lpt, ideal, gens = replay(trials, args.slots)
             print(
