@@ -42,6 +42,14 @@ STOP_POLL_S = 1.0
 #: as fast (``bench/steps_per_execution.py``). The batch hooks (a cancel, a NaN loss) then run
 #: every this many batches, not every one.
 STEPS_PER_EXECUTION = 16
+#: tf.data's autotuner, off for the worker's pipelines. Its model thread sleeps for an
+#: optimisation period that doubles up to 60 s, and tearing an iterator down waits for that
+#: thread: Keras drops one at each epoch's start and at the end of ``fit``, and with two workers
+#: on two cores the candidates' last epoch and their result were seen 5-55 s apart
+#: (``bench/data_autotune.py``). Nothing here needs tuning (slices in memory, a shuffle and a
+#: batch); a fixed prefetch keeps the next batches ready. The same batches in the same order.
+DATA_AUTOTUNE = False
+PREFETCH_BATCHES = 4
 
 
 class NonFiniteLoss(RuntimeError):
@@ -186,7 +194,11 @@ def _dataset(
     ds = tf.data.Dataset.from_tensor_slices((x, y))
     if shuffle_seed is not None:
         ds = ds.shuffle(min(len(x), 10_000), seed=shuffle_seed, reshuffle_each_iteration=True)
-    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    if DATA_AUTOTUNE:
+        return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return ds.batch(batch_size).prefetch(PREFETCH_BATCHES).with_options(options)
 
 
 def inference_latency_ms(model: keras.Model, sample: np.ndarray, repeats: int = 5) -> float:
