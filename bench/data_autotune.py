@@ -31,28 +31,13 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any
 
+from bench import trainers
 from bench.steps_per_execution import checksum, load_genome
-from bench.trainers import configure_process
 
 RUN_Z = "docs/figures/search_quality_2026-11-30z_warm_1_3_workers2_seed2_spe.json"
 DEFAULT_GENOMES = ",".join(f"{RUN_Z}:random:{i}" for i in (12, 11, 13, 14))
 SETTINGS = (False, True)  # DATA_AUTOTUNE: off (the worker's), on (the default before)
-
-_DATA: dict[str, Any] = {}
-
-
-def _init_process() -> None:
-    from backend.datasets.builtin import load
-
-    configure_process(1)
-    _DATA["data"] = load("fashion-mnist")
-
-
-def _ready(seconds: float) -> int:
-    time.sleep(seconds)  # holds its process a moment so that each process gets one
-    return 0
 
 
 def _schedule(worker: int, n_genomes: int, repeats: int) -> list[tuple[int, bool]]:
@@ -87,7 +72,13 @@ def _run(worker: int, genomes: list[tuple[str, dict]], repeats: int, epochs: int
             return True
 
         result = evaluator.train_candidate(
-            genome, _DATA["data"], 10, epochs=epochs, batch_size=128, seed=1, on_epoch=on_epoch
+            genome,
+            trainers._DATA["data"],
+            10,
+            epochs=epochs,
+            batch_size=128,
+            seed=1,
+            on_epoch=on_epoch,
         )
         wall = time.monotonic() - t0
         rows.append(
@@ -133,9 +124,12 @@ def main(argv: list[str] | None = None) -> int:
         f"CPU: {cpu_model()}; {args.workers} processes x 1 TensorFlow thread; {args.epochs} epochs"
     )
     with ProcessPoolExecutor(
-        args.workers, mp_context=get_context("spawn"), initializer=_init_process
+        args.workers,
+        mp_context=get_context("spawn"),
+        initializer=trainers._init_process,  # 1 thread, the dataset loaded once, as in a search
+        initargs=("fashion-mnist", 1),
     ) as pool:
-        for f in [pool.submit(_ready, 1.0) for _ in range(args.workers)]:
+        for f in [pool.submit(trainers._ready, 1.0) for _ in range(args.workers)]:
             f.result()
         futures = [
             pool.submit(_run, w, genomes, args.repeats, args.epochs) for w in range(args.workers)

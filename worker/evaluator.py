@@ -45,7 +45,7 @@ STEPS_PER_EXECUTION = 16
 #: tf.data's autotuner, off for the worker's pipelines. Its model thread sleeps for an
 #: optimisation period that doubles up to 60 s, and tearing an iterator down waits for that
 #: thread: Keras drops one at each epoch's start and at the end of ``fit``, and with two workers
-#: on two cores the candidates' last epoch and their result were seen 5-55 s apart
+#: on two cores the candidates' last epoch and their result were seen up to 57 s apart
 #: (``bench/data_autotune.py``). Nothing here needs tuning (slices in memory, a shuffle and a
 #: batch); a fixed prefetch keeps the next batches ready. The same batches in the same order.
 DATA_AUTOTUNE = False
@@ -194,11 +194,12 @@ def _dataset(
     ds = tf.data.Dataset.from_tensor_slices((x, y))
     if shuffle_seed is not None:
         ds = ds.shuffle(min(len(x), 10_000), seed=shuffle_seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size)
     if DATA_AUTOTUNE:
-        return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+        return ds.prefetch(tf.data.AUTOTUNE)
     options = tf.data.Options()
     options.autotune.enabled = False
-    return ds.batch(batch_size).prefetch(PREFETCH_BATCHES).with_options(options)
+    return ds.prefetch(PREFETCH_BATCHES).with_options(options)
 
 
 def inference_latency_ms(model: keras.Model, sample: np.ndarray, repeats: int = 5) -> float:

@@ -34,7 +34,7 @@ def _epochs(data: Any, n: int) -> list[list[np.ndarray]]:
     return [[y.numpy() for _, y in ds] for _ in range(n)]
 
 
-def test_the_worker_pipeline_has_no_autotuner_and_a_fixed_prefetch(digits: Any) -> None:
+def test_the_worker_pipelines_run_without_the_autotuner(digits: Any) -> None:
     from worker import evaluator
 
     assert evaluator.DATA_AUTOTUNE is False
