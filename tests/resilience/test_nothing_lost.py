@@ -13,7 +13,13 @@ import httpx
 import pytest
 
 from tests.resilience.conftest import FAST_RECOVERY
-from tests.support.processes import Proc, nasboard_env, start_server, start_worker
+from tests.support.processes import (
+    Proc,
+    nasboard_env,
+    start_server,
+    start_worker,
+    wait_workers,
+)
 from tests.support.scenario import tiny_search
 from tests.support.sse import read_events, read_until
 
@@ -212,6 +218,7 @@ def test_sqlite_api_and_two_workers_never_locked(tmp_path: Path) -> None:
     extra = start_worker(env, tmp_path / "worker2.log")
     procs = [server, extra]
     try:
+        wait_workers(url, 2)  # the embedded one and the extra one, both taking tasks
         ids = [_submit(url, seed=s, population_size=4) for s in (1, 2)]
         statuses: list[int] = []
         deadline = time.monotonic() + 600

@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -101,3 +102,20 @@ def wait_healthy(url: str, proc: Proc, timeout: float = 60) -> None:
             pass
         time.sleep(0.2)
     raise TimeoutError(f"server not healthy in {timeout}s:\n{proc.tail()}")
+
+
+def wait_workers(url: str, count: int, timeout: float = 120) -> list[dict[str, Any]]:
+    """The alive training processes (GET /api/workers) once ``count`` have registered with their
+    device, each when it starts. A test that needs every worker to take tasks submits after
+    this: a worker still importing TensorFlow when the queue drains trains nothing."""
+    deadline = time.monotonic() + timeout
+    alive: list[dict[str, Any]] = []
+    while time.monotonic() < deadline:
+        response = httpx.get(f"{url}/api/workers", timeout=10)
+        assert response.status_code == 200, response.text
+        alive = [w for w in response.json()["items"] if w["alive"] and w["device"]]
+        if len(alive) >= count:
+            break
+        time.sleep(0.5)
+    assert len(alive) == count, alive
+    return alive

@@ -12,7 +12,13 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.processes import Proc, nasboard_env, start_server, start_worker
+from tests.support.processes import (
+    Proc,
+    nasboard_env,
+    start_server,
+    start_worker,
+    wait_workers,
+)
 from tests.support.scenario import tiny_search
 
 TERMINAL = {"succeeded", "failed", "cancelled"}
@@ -168,14 +174,7 @@ def test_prefork_pool_registers_each_training_process(
     server, url = start_server(env, tmp_path / "api.log", embedded_worker=False)
     worker: Proc = start_worker(env, tmp_path / "worker.log", concurrency=2)
     try:
-        deadline = time.monotonic() + 120
-        alive: list[dict[str, Any]] = []
-        while time.monotonic() < deadline:
-            alive = [w for w in _workers(url)["items"] if w["alive"] and w["device"]]
-            if len(alive) >= 2:
-                break
-            time.sleep(0.5)
-        assert len(alive) == 2, alive
+        alive = wait_workers(url, 2)
         assert {w["concurrency"] for w in alive} == {2}
         assert worker.popen.pid not in {w["pid"] for w in alive}
         names = {w["name"] for w in alive}
