@@ -104,6 +104,13 @@ def wait_healthy(url: str, proc: Proc, timeout: float = 60) -> None:
     raise TimeoutError(f"server not healthy in {timeout}s:\n{proc.tail()}")
 
 
+def get_workers(url: str) -> dict[str, Any]:
+    """GET /api/workers: the training processes the API knows, alive or recently gone."""
+    response = httpx.get(f"{url}/api/workers", timeout=10)
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
 def wait_workers(url: str, count: int, timeout: float = 120) -> list[dict[str, Any]]:
     """The alive training processes (GET /api/workers) once ``count`` have registered with their
     device, each when it starts. A test that needs every worker to take tasks submits after
@@ -111,9 +118,7 @@ def wait_workers(url: str, count: int, timeout: float = 120) -> list[dict[str, A
     deadline = time.monotonic() + timeout
     alive: list[dict[str, Any]] = []
     while time.monotonic() < deadline:
-        response = httpx.get(f"{url}/api/workers", timeout=10)
-        assert response.status_code == 200, response.text
-        alive = [w for w in response.json()["items"] if w["alive"] and w["device"]]
+        alive = [w for w in get_workers(url)["items"] if w["alive"] and w["device"]]
         if len(alive) >= count:
             break
         time.sleep(0.5)

@@ -14,6 +14,7 @@ import pytest
 
 from tests.support.processes import (
     Proc,
+    get_workers,
     nasboard_env,
     start_server,
     start_worker,
@@ -32,12 +33,6 @@ def _submit(url: str, **overrides: Any) -> int:
     return int(response.json()["id"])
 
 
-def _workers(url: str) -> dict[str, Any]:
-    response = httpx.get(f"{url}/api/workers", timeout=10)
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
 def _status(url: str, search_id: int) -> str:
     return str(httpx.get(f"{url}/api/searches/{search_id}", timeout=10).json()["status"])
 
@@ -50,7 +45,7 @@ def _watch_while_running(
     seen: list[list[dict[str, Any]]] = []
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        items = _workers(url)["items"]
+        items = get_workers(url)["items"]
         seen.append(items)
         if done(items) or _status(url, search_id) in TERMINAL:
             return seen
@@ -115,7 +110,7 @@ def test_embedded_worker_registers_trains_and_counts(tmp_path: Path) -> None:
             assert c["metrics"]["device"] == worker["device"], c["metrics"]
             assert "mixed_precision" not in c["metrics"] and "jit_compile" not in c["metrics"]
 
-        after = _workers(url)
+        after = get_workers(url)
         (final,) = [w for w in after["items"] if w["name"] == worker["name"]]
         assert final["alive"] is True
         assert final["current_candidate"] is None  # the final training is not a candidate
@@ -184,7 +179,7 @@ def test_prefork_pool_registers_each_training_process(
         assert search["status"] == "succeeded", search
         completed = [c for c in _candidates(url, search_id) if c["status"] == "completed"]
         assert completed and {c["worker"] for c in completed} <= names
-        after = {w["name"]: w for w in _workers(url)["items"] if w["name"] in names}
+        after = {w["name"]: w for w in get_workers(url)["items"] if w["name"] in names}
         assert sum(w["candidates_done"] for w in after.values()) == len(completed)
         assert all(w["alive"] for w in after.values())
     except BaseException:
