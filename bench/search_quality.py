@@ -725,7 +725,9 @@ def _close_peer_trial(trial: Trial, history: Any, guard: Guard, p: Protocol, sta
         trial.reason = "" if trial.useful else "nonfinite"
 
 
-def run_keras_tuner(p: Protocol) -> MethodResult:
+def run_keras_tuner(p: Protocol, replay: list[dict[str, Any]] | None = None) -> MethodResult:
+    """Keras Tuner's RandomSearch over the seed choices; with ``replay``, its same loop over
+    these genomes in this order instead (``bench/same_candidates.py``)."""
     import keras
     import keras_tuner as kt
     from keras_tuner.src import config as kt_config
@@ -733,7 +735,8 @@ def run_keras_tuner(p: Protocol) -> MethodResult:
 
     kt_config.DEBUG = False  # no traceback per failed trial: we count and print them ourselves
 
-    res = MethodResult("keras-tuner-random")
+    res = MethodResult("keras-tuner-random" if replay is None else "keras-tuner loop")
+    origin = "random" if replay is None else "replay"
     searching = False
     start = time.monotonic()
     deadline = start + p.budget_s
@@ -743,7 +746,10 @@ def run_keras_tuner(p: Protocol) -> MethodResult:
         def build(self, hp: Any) -> Any:
             from worker.model_builder import build_model, compile_model
 
-            genome = genome_from_choices(lambda name, choices: hp.Choice(name, list(choices)))
+            if replay is None:
+                genome = genome_from_choices(lambda name, c: hp.Choice(name, list(c)))
+            else:
+                genome = replay[hp.Int("candidate", 0, len(replay) - 1)]
             if not searching:  # KT builds with default values to discover the space
                 model = build_model(genome, p.input_shape, p.num_classes)
                 return compile_model(model, genome)
@@ -755,7 +761,7 @@ def run_keras_tuner(p: Protocol) -> MethodResult:
             except Exception as exc:
                 trial.reason = f"build: {type(exc).__name__}"
                 trial.ended_s = time.monotonic() - start
-                _say_trial(p, res.method, trial, "random")
+                _say_trial(p, res.method, trial, origin)
                 raise kt.errors.FailedTrialError(str(exc)) from exc
             compile_model(model, genome)
             return model
@@ -773,15 +779,22 @@ def run_keras_tuner(p: Protocol) -> MethodResult:
             if history is not None:
                 _close_peer_trial(trial, history, guard, p, start)
             trial.ended_s = time.monotonic() - start
-            _say_trial(p, res.method, trial, "random")
+            _say_trial(p, res.method, trial, origin)
             if not trial.useful:
                 raise kt.errors.FailedTrialError(trial.reason)
             return history
 
     class BudgetOracle(kt.oracles.RandomSearchOracle):
         def populate_space(self, trial_id: str) -> dict[str, Any]:
-            if time.monotonic() >= deadline:
+            if time.monotonic() >= deadline or (
+                replay is not None and len(res.trials) >= len(replay)
+            ):
                 return {"status": kt_trial.TrialStatus.STOPPED, "values": None}
+            if replay is not None:  # the next genome of the list (a trial appends at build)
+                return {
+                    "status": kt_trial.TrialStatus.RUNNING,
+                    "values": {"candidate": len(res.trials)},
+                }
             return super().populate_space(trial_id)
 
     oracle = BudgetOracle(
