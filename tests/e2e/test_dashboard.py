@@ -28,6 +28,12 @@ def wait_for(predicate, timeout: float, interval: float = 0.5, what: str = "cond
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
+# A name a person might paste, with no space or hyphen to break at: the layout must still fit.
+LONG_NAME = "e2e_to_cancel_" + "fashion_mnist_conv_blocks_1_4_filters_16_128_" * 3
+# How far the page is wider than the window (0 or less: no sideways scrolling).
+OVERFLOW_JS = "() => document.documentElement.scrollWidth - window.innerWidth"
+
+
 def fill_search(page, name: str, *, population: int, generations: int, epochs: int) -> None:
     page.goto(page.base + "/new")
     page.get_by_label("Name", exact=True).fill(name)
@@ -88,8 +94,8 @@ def test_search_end_to_end(page, screenshots, tmp_path):
     wait_for(lambda: page.evaluate(POINTS_JS) > first, 90, what="new points on the accuracy chart")
     assert page.evaluate("window.__sameDocument") is True, "the page reloaded"
 
-    # --- a second search, cancelled from its page ---
-    fill_search(page, "e2e: to cancel", population=8, generations=6, epochs=3)
+    # --- a second search, cancelled from its page; a long name without spaces wraps ---
+    fill_search(page, LONG_NAME, population=8, generations=6, epochs=3)
     page.get_by_role("button", name="Start search").click()
     page.wait_for_url(re.compile(r"/searches/\d+$"))
     second_id = int(page.url.rsplit("/", 1)[1])
@@ -97,6 +103,7 @@ def test_search_end_to_end(page, screenshots, tmp_path):
     page.get_by_role("button", name="Cancel search").click()
     page.locator("h1 .badge-cancelled").wait_for()
     assert httpx.get(f"{page.base}/api/searches/{second_id}").json()["status"] == "cancelled"
+    assert page.evaluate(OVERFLOW_JS) <= 0, "the page scrolls sideways"
 
     # --- back to the first search; wait for it to succeed, live ---
     page.goto(f"{page.base}/searches/{search_id}")
@@ -172,6 +179,7 @@ def test_search_end_to_end(page, screenshots, tmp_path):
     page.wait_for_url(re.compile(r"/$"))
     page.locator(f"tr[data-search-id='{search_id}'] .badge-succeeded").wait_for()
     page.locator(f"tr[data-search-id='{second_id}'] .badge-cancelled").wait_for()
+    assert page.evaluate(OVERFLOW_JS) <= 0, "the list scrolls sideways"
     page.screenshot(path=str(screenshots / "list.png"), full_page=True)
 
 
