@@ -80,7 +80,14 @@ def test_search_end_to_end(page, screenshots, tmp_path):
     # the best two are trained again for 2 epochs; the final model retrains their winner
     page.get_by_label("Confirm the best").fill("2")
     page.get_by_label("Confirmation epochs").fill("2")
+    # the built-in datasets' sample grids (cards and the selected one's panel) render; lazy
+    # thumbnails load once scrolled into view, so the page is at the top first
     page.evaluate("window.scrollTo(0, 0)")
+    page.locator("#dataset-preview-img").wait_for()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.dataset-thumb, #dataset-preview-img')]"
+        ".every((i) => i.complete && i.naturalWidth > 0)"
+    )
     page.screenshot(path=str(screenshots / "form.png"), full_page=True)
     page.get_by_role("button", name="Start search").click()
     page.wait_for_url(re.compile(r"/searches/\d+$"))
