@@ -75,11 +75,15 @@ class Proc:
             return ""
 
 
-def start_server(env: Mapping[str, str], log: Path, *, embedded_worker: bool) -> tuple[Proc, str]:
+def start_server(
+    env: Mapping[str, str], log: Path, *, embedded_worker: bool, demo: bool = False
+) -> tuple[Proc, str]:
     port = free_port()
     argv = [*NASBOARD, "serve", "--port", str(port)]
     if not embedded_worker:
         argv.append("--no-embedded-worker")
+    if demo:
+        argv.append("--demo")
     proc = Proc(argv, env, log)
     url = f"http://127.0.0.1:{port}"
     wait_healthy(url, proc)
