@@ -6,8 +6,6 @@ import hashlib
 import json
 import os
 import re
-import signal
-import subprocess
 import sys
 import threading
 import time
@@ -21,6 +19,7 @@ import typer
 import yaml
 from tqdm import tqdm
 
+from backend.core import child
 from backend.core.config import get_settings
 from backend.core.logging import configure
 from backend.core.sse import parse_sse
@@ -320,7 +319,8 @@ def serve(
         upgrade(settings.resolved_database_url)
     proc = None
     if embedded_worker and settings.embedded_broker:
-        proc = subprocess.Popen(worker_argv(1, "embedded"), env=worker_env(1))
+        child.exit_on_sigterm()  # so `finally` below stops the worker on `kill` too
+        proc = child.start(worker_argv(1, "embedded"), worker_env(1))
     if settings.auth_required:
         from backend.services import users
 
@@ -340,11 +340,7 @@ def serve(
         uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
     finally:
         if proc is not None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            child.stop(proc)
 
 
 def _submit_demo(url: str) -> None:
