@@ -189,6 +189,14 @@ def test_search_end_to_end(page, screenshots, tmp_path):
     assert page.evaluate(OVERFLOW_JS) <= 0, "the list scrolls sideways"
     page.screenshot(path=str(screenshots / "list.png"), full_page=True)
 
+    # --- on a phone's width every page fits; wide tables scroll inside their frame ---
+    page.set_viewport_size({"width": 360, "height": 780})
+    for path in ("/", f"/searches/{search_id}", "/new"):
+        page.goto(page.base + path)
+        page.locator("main h1").first.wait_for()
+        page.wait_for_load_state("networkidle")
+        assert page.evaluate(OVERFLOW_JS) <= 0, f"{path} scrolls sideways at 360 px"
+
 
 SSE_DEDUPE_JS = """async (id) => {
   const { SearchStream } = await import('/static/js/sse.js');
