@@ -23,6 +23,7 @@ from backend.core import child
 from backend.core.config import get_settings
 from backend.core.logging import configure
 from backend.core.sse import parse_sse
+from backend.watch_progress import SearchProgress
 
 app = typer.Typer(help="Run and watch neural architecture searches.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
@@ -412,28 +413,23 @@ def watch(search_id: int, url: UrlOpt = DEFAULT_URL, token: TokenOpt = None) -> 
     if search.status_code == 401:
         typer.echo("the server requires a token: --token or NASBOARD_TOKEN", err=True)
         raise typer.Exit(1)
-    pop = search.json()["config"]["population_size"]
-    bars: dict[int, tqdm] = {}
+
+    def count(generation: int) -> int:
+        response = httpx.get(
+            f"{url}/api/searches/{search_id}/candidates",
+            params={"generation": generation, "limit": 1},
+            headers=_auth(token),
+            timeout=10,
+        )
+        return int(response.json()["count"]) if response.status_code == 200 else 0
+
+    progress = SearchProgress(count, final_epochs=search.json()["config"].get("final_epochs"))
     final = None
     for _, type_, data in sse_events(f"{url}/api/searches/{search_id}/events", token=token):
-        if type_ == "candidate_finished":
-            gen = data["generation"]
-            bar = bars.get(gen)
-            if bar is None:
-                bar = bars[gen] = tqdm(total=pop, desc=f"generation {gen}", unit="cand")
-            bar.update(1)
-            acc = data.get("val_accuracy")
-            bar.set_postfix(last=f"{acc:.3f}" if acc is not None else data["status"])
-        elif type_ == "generation_finished":
-            bar = bars.get(data["generation"])
-            if bar is not None:
-                bar.total = bar.n
-                bar.set_postfix(best=f"{data['best_val_accuracy'] or 0:.3f}")
-                bar.close()
-        elif type_ == "search_finished":
+        progress.feed(type_, data)
+        if type_ == "search_finished":
             final = data
-    for bar in bars.values():
-        bar.close()
+    progress.close()
     if final is None:
         final = httpx.get(
             f"{url}/api/searches/{search_id}", headers=_auth(token), timeout=10

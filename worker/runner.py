@@ -306,6 +306,7 @@ def _claim(db: Database, candidate_id: int) -> tuple[Claim | None, int | None]:
             candidate_id=candidate.id,
             generation=candidate.generation,
             index=candidate.index,
+            origin=candidate.origin,
             attempt=candidate.attempts,
         )
         cfg = search.config

@@ -123,6 +123,7 @@ def test_cli_submit_watch_and_download(server: tuple[Proc, str], tmp_path: Path)
     )
     assert submitted.returncode == 0, submitted.stderr
     assert "generation 0" in submitted.stderr  # tqdm bars write to stderr
+    assert "final model: 100%" in submitted.stderr  # the final training's epochs too
     assert "succeeded: best val accuracy" in submitted.stdout
     search_id = int(submitted.stdout.split()[1])
     target = tmp_path / "best.keras"
