@@ -3,7 +3,8 @@
 export const COLORS = {
   best: "#4f46e5", mean: "#0ea5e9", worst: "#f59e0b", dots: "rgba(100,116,139,0.45)",
   baseline: "#e11d48", pareto: "#059669", train: "#94a3b8", val: "#4f46e5",
-  palette: ["#4f46e5", "#0ea5e9", "#10b981", "#f59e0b", "#e11d48", "#8b5cf6", "#14b8a6", "#f97316"],
+  // eight distinct hues (no two of one family): the live curves show the latest six candidates
+  palette: ["#4f46e5", "#f59e0b", "#10b981", "#e11d48", "#0ea5e9", "#c026d3", "#65a30d", "#92400e"],
 };
 
 export function baseLayout(extra = {}) {
@@ -100,8 +101,9 @@ export function purge(el) {
 export function referenceLine(y, text, color = COLORS.baseline) {
   return {
     shapes: [{ type: "line", xref: "paper", x0: 0, x1: 1, y0: y, y1: y, line: { color, width: 1.5, dash: "dash" } }],
+    // on a white backing: the latest generation's points sit at the same corner
     annotations: [{ xref: "paper", x: 1, y, yanchor: "bottom", xanchor: "right", text, showarrow: false,
-      font: { color, size: 11 } }],
+      font: { color, size: 11 }, bgcolor: "rgba(255, 255, 255, 0.85)", borderpad: 1 }],
   };
 }
 
