@@ -70,7 +70,7 @@ export function draw(el, data, layout) {
     }
     return;
   }
-  window.Plotly.react(el, data, layout, CONFIG);
+  el.__drawing = window.Plotly.react(el, data, layout, CONFIG);
 }
 
 /** Points above which a trace is drawn with WebGL (SVG draws one DOM node per point). */
@@ -94,8 +94,18 @@ function webgl() {
   return glOk;
 }
 
+/**
+ * Free a chart. A draw still in progress (Plotly.react finishes after it returns, e.g. when a
+ * page is left right after it opened) is let finish first: purged under it, Plotly throws.
+ */
 export function purge(el) {
-  if (hasPlotly() && el) window.Plotly.purge(el);
+  if (!hasPlotly() || !el) return;
+  el.__pendingFigure = null;
+  const drawing = el.__drawing;
+  el.__drawing = null;
+  const free = () => window.Plotly.purge(el);
+  if (drawing && typeof drawing.then === "function") drawing.then(free, free);
+  else free();
 }
 
 export function referenceLine(y, text, color = COLORS.baseline) {
