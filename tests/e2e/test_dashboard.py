@@ -151,6 +151,25 @@ def test_search_end_to_end(page, screenshots, tmp_path):
     page.mouse.move(5, 5)
     page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(screenshots / "candidate.png"), full_page=True)
+
+    # --- the deepest candidate's graph, wider than its card, shrinks to fit on request ---
+    items = httpx.get(f"{page.base}/api/searches/{search_id}/candidates").json()["items"]
+    deepest = max(items, key=lambda c: len(c["genome"]["nodes"]))
+    page.goto(f"{page.base}/searches/{search_id}/candidates/{deepest['id']}")
+    page.locator("#arch-graph .arch-node").first.wait_for()
+    graph_fits = (
+        "() => { const b = document.getElementById('arch-graph');"
+        " return b.querySelector('svg').getBoundingClientRect().width <= b.clientWidth + 1; }"
+    )
+    assert page.evaluate(graph_fits) is False  # it scrolls at its actual size
+    fit = page.locator("#arch-fit")
+    fit.click()
+    assert fit.get_attribute("aria-pressed") == "true"
+    assert page.evaluate(graph_fits) is True
+    page.locator("#arch-graph .arch-node").last.hover()  # details still come on hover
+    assert page.locator(".arch-tip").is_visible()
+    page.mouse.move(5, 5)
+    page.go_back()
     page.go_back()
     page.wait_for_url(re.compile(rf"/searches/{search_id}$"))
     page.locator("#download-best").wait_for()

@@ -30,6 +30,20 @@ export async function mount(root, params) {
   const head = h("div", { class: "page-head" });
   const curve = h("div", { class: "chart", id: "chart-candidate", "aria-label": "Learning curve" });
   const graphBox = h("div", { id: "arch-graph" });
+  // A deep or branchy net is wider than the card: its graph scrolls, or shrinks to the card's
+  // width for the whole shape at once (hovering a layer still shows its details).
+  const fitButton = h("button", { type: "button", class: "btn btn-sm", id: "arch-fit", "aria-pressed": "false", hidden: true },
+    "Fit to width");
+  function addFitToggle(box) {
+    const svg = box.querySelector("svg");
+    if (!svg || svg.width.baseVal.value <= box.clientWidth) return;
+    fitButton.hidden = false;
+    fitButton.onclick = () => {
+      const fit = box.classList.toggle("arch-fit");
+      fitButton.setAttribute("aria-pressed", String(fit));
+      fitButton.textContent = fit ? "Actual size" : "Fit to width";
+    };
+  }
 
   /** "Trained on host:pid · GPU: NVIDIA H200 · mixed precision, XLA" (the device and the
    *  options are in the metrics of candidates trained since workers recorded them). */
@@ -99,7 +113,8 @@ export async function mount(root, params) {
     h("section", { class: "card", "aria-labelledby": "arch-title" },
       h("div", { class: "card-head" },
         h("h2", { id: "arch-title" }, "Architecture"),
-        graph.error ? null : h("p", { class: "muted small" }, `${graph.nodes.length} layers · ${graph.total_params.toLocaleString()} parameters · ${num(graph.total_flops)} FLOPs · hover a layer for details`)),
+        graph.error ? null : h("p", { class: "muted small" }, `${graph.nodes.length} layers · ${graph.total_params.toLocaleString()} parameters · ${num(graph.total_flops)} FLOPs · hover a layer for details`),
+        fitButton),
       graph.error ? h("p", { class: "field-error" }, `Could not draw the graph: ${graph.error}`) : graphBox,
       graph.error ? null : legend()),
     h("div", { class: "dash-grid" },
@@ -109,7 +124,10 @@ export async function mount(root, params) {
         h("div", { class: "card-head" }, h("h2", { id: "lineage-title" }, "Lineage")), lineage,
         h("details", { class: "genome" }, h("summary", {}, "Genome JSON"), h("pre", {}, JSON.stringify(c.genome, null, 2))))),
   );
-  if (!graph.error) renderGraph(graphBox, graph, { title: `Candidate ${cid}` });
+  if (!graph.error) {
+    renderGraph(graphBox, graph, { title: `Candidate ${cid}` });
+    addFitToggle(graphBox);
+  }
   renderHead();
   drawCurve();
 
