@@ -120,7 +120,10 @@ def reserve_seconds(
     confirmation would train), with one spare epoch each: on a shared 2-core VM the same
     genome's epochs took from 21 to 42 s within one run, and with no spare the last
     confirmation was cut by the deadline in 3 of 4 benchmark runs. ``parallel`` workers train
-    them side by side. 0 when confirmation is off or nothing was measured yet.
+    them side by side, each taking the next pick as it comes free (``schedule_seconds``), so
+    the slowest pick bounds it: halving the total instead reserved 51 s for picks of 22 and
+    12 s an epoch on 2 workers (66 s now), and the first one's 2 epochs ended 2 s past the
+    deadline (bench run ac, 2026-11-30). 0 when confirmation is off or nothing was measured yet.
     ``spare=False``: the epochs alone, what confirming takes when epochs run as measured.
     """
     picks = pick_for_confirmation(scored, top)
@@ -128,8 +131,8 @@ def reserve_seconds(
     if not picks or not per_epoch:
         return 0.0
     typical = sum(per_epoch) / len(per_epoch)
-    total = sum((s.seconds_per_epoch or typical) * (epochs + int(spare)) for s in picks)
-    return total / min(max(1, parallel), len(picks))
+    each = [(s.seconds_per_epoch or typical) * (epochs + int(spare)) for s in picks]
+    return schedule_seconds(each, parallel)
 
 
 #: The most of a time budget confirmation may hold back. Why: on a 2-core VM where the seed CNN

@@ -59,8 +59,13 @@ def test_reserve_is_the_picks_measured_epochs_times_confirm_epochs_over_workers(
     scored = [s(1, "a", 0.9, spe=10.0), s(2, "b", 0.8, spe=20.0), s(3, "c", 0.1, spe=500.0)]
     # each pick's epochs plus one spare epoch (epoch times vary on a shared machine)
     assert reserve_seconds(scored, 2, epochs=4) == (10 + 20) * 5
-    assert reserve_seconds(scored, 2, epochs=4, parallel=2) == (10 + 20) * 5 / 2
-    assert reserve_seconds(scored, 2, epochs=4, parallel=8) == (10 + 20) * 5 / 2  # 2 picks
+    # side by side on 2 workers (or more: 2 picks), the slower pick is the wall time
+    assert reserve_seconds(scored, 2, epochs=4, parallel=2) == 20 * 5
+    assert reserve_seconds(scored, 2, epochs=4, parallel=8) == 20 * 5
+    # 3 picks on 2 workers, in rank order: the third goes to the first one free (50 + 40)
+    three = [*scored[:2], s(4, "d", 0.7, spe=8.0)]
+    assert reserve_seconds(three, 3, epochs=4, parallel=2) == max(20 * 5, 10 * 5 + 8 * 5)
+    assert reserve_seconds(three, 3, epochs=4, parallel=2, spare=False) == 20 * 4
     # a pick that never measured its epochs is assumed typical of the others
     partly = [s(1, "a", 0.9, spe=10.0), s(2, "b", 0.8, spe=None)]
     assert reserve_seconds(partly, 2, epochs=1) == 40.0
