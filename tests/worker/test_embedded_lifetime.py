@@ -13,27 +13,29 @@ import pytest
 from tests.support.processes import nasboard_env, start_server, wait_workers
 
 
+def _stat(pid: int | str) -> list[str] | None:
+    """``state ppid ...`` of /proc/PID/stat ("pid (comm) state ppid ...": comm may hold
+    spaces, so split after its ")"); None once the process is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
 def _children(pid: int) -> list[int]:
-    """Processes whose parent is ``pid`` (from /proc)."""
+    """Processes whose parent is ``pid``."""
     out = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            # "pid (comm) state ppid ...": comm may hold spaces, so split after its ")"
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            fields = _stat(entry.name)
+            if fields is not None and int(fields[1]) == pid:
                 out.append(int(entry.name))
     return out
 
 
 def _gone(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return True
-    return state == "Z"  # exited, not yet reaped by its (new) parent
+    fields = _stat(pid)
+    return fields is None or fields[0] == "Z"  # exited, not yet reaped by its (new) parent
 
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads processes from /proc (Linux)")
