@@ -28,7 +28,6 @@ import os
 import random
 import re
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -473,6 +472,8 @@ def main(argv: list[str] | None = None) -> int:
     pending = -(-args.events // (EPOCHS + 2))
     from playwright.sync_api import sync_playwright
 
+    from backend.core import child
+
     data_dir = Path(tempfile.mkdtemp(prefix="nasboard-bench-"))
     os.environ["NASBOARD_DATA_DIR"] = str(data_dir)
     url = f"sqlite:///{data_dir / 'nasboard.db'}"
@@ -510,11 +511,7 @@ def main(argv: list[str] | None = None) -> int:
             events = measure_events(page, base, seeded, args.events)
             context.close()
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        child.stop(proc, timeout_s=15)
         if not args.keep:
             shutil.rmtree(data_dir, ignore_errors=True)
 
