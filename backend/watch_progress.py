@@ -44,8 +44,8 @@ class SearchProgress:
             title = PHASE_TITLES[data["phase"]]
             reason = data.get("reason")
             tqdm.write(f"{title} ({reason})" if reason else title, file=self._file)
-            if data["phase"] == PHASE_FINAL and self._final is None:
-                self._final = self._open("final model", self._final_epochs or 0, "epoch")
+            if data["phase"] == PHASE_FINAL:
+                self._final_bar()
         elif type_ == "candidate_started":
             self._bar(data)
         elif type_ == "candidate_finished":
@@ -60,13 +60,12 @@ class SearchProgress:
                 bar.set_postfix(best=f"{data['best_val_accuracy'] or 0:.3f}")
                 bar.close()
         elif type_ == "final_epoch":
-            if self._final is None:
-                self._final = self._open("final model", int(data["epochs"]), "epoch")
-            self._final.total = int(data["epochs"])
-            self._final.update(int(data["epoch"]) - self._final.n)
+            final = self._final_bar()
+            final.total = int(data["epochs"])
+            final.update(int(data["epoch"]) - final.n)
             acc = data.get("train_accuracy")
             if acc is not None:
-                self._final.set_postfix(train_acc=f"{acc:.3f}")
+                final.set_postfix(train_acc=f"{acc:.3f}")
         elif type_ == "search_finished":
             self.close()
 
@@ -83,6 +82,12 @@ class SearchProgress:
             desc = "confirmation" if confirm else f"generation {gen}"
             bar = self._bars[gen] = self._open(desc, self._count(gen), "cand")
         return bar
+
+    def _final_bar(self) -> tqdm:
+        """The final model's bar, opened at the first of its phase's start or its first epoch."""
+        if self._final is None:
+            self._final = self._open("final model", self._final_epochs or 0, "epoch")
+        return self._final
 
     def _open(self, desc: str, total: int, unit: str) -> tqdm:
         return tqdm(total=total or None, desc=desc, unit=unit, file=self._file)
