@@ -28,6 +28,21 @@ if TYPE_CHECKING:
 Hopeless = Callable[[int, dict[str, float]], bool]
 
 
+def hopeless_rule(rule: Any, epochs: int, curves: Callable[[], list[list[float]]]) -> Hopeless:
+    """The worker's early-stop hook (``worker.runner``) for ``rule`` (an ``EarlyStopRule``):
+    after an epoch, the candidate's validation accuracy against that epoch's value of every
+    candidate scored so far (``curves()``: their validation curves) that reached it."""
+    import math
+
+    from backend.search.early_stop import is_hopeless
+
+    def hopeless(epoch: int, point: dict[str, float]) -> bool:
+        peers = [c[epoch - 1] for c in curves() if len(c) >= epoch]
+        return is_hopeless(point.get("val_accuracy", math.nan), epoch, epochs, peers, rule)
+
+    return hopeless
+
+
 @dataclass(frozen=True)
 class Job:
     """One candidate (or confirmation) to train; picklable, without the dataset."""
@@ -41,7 +56,7 @@ class Job:
     keep: bool = False  # keep the scored model for a confirmation
     resume: Any = None  # the kept model (in process) or its .keras path (pool)
     initial_epoch: int = 0
-    early_stop: bool = False  # apply the method's hopeless rule (in process only)
+    early_stop: bool = False  # apply the method's hopeless rule
 
 
 Outcome = tuple["Trial", Any]  # the trial and its kept model (or its path), else None
@@ -60,6 +75,9 @@ class InlineTrainer:
         fut.set_result(_train(self.p, job, self.hopeless if job.early_stop else None))
         return fut
 
+    def scored(self, curve: list[float]) -> None:
+        """The in-process hook reads the method's trials itself."""
+
     def close(self) -> None:
         pass
 
@@ -67,13 +85,22 @@ class InlineTrainer:
 class PoolTrainer:
     """Trains in ``workers`` spawned processes of ``threads`` TensorFlow threads each."""
 
-    def __init__(self, p: Protocol, workers: int, threads: int, models_dir: Path) -> None:
+    def __init__(
+        self, p: Protocol, workers: int, threads: int, models_dir: Path, rule: Any = None
+    ) -> None:
+        """``rule``: the method's ``EarlyStopRule``; the processes then judge their candidates
+        against the curves of every candidate scored so far in any of them (a list that a
+        manager process shares), as the workers read them from the database."""
         self.slots = workers
         self.p = replace(p, data=None)  # each process loads the dataset once, itself
         self.models_dir = models_dir
+        ctx = get_context("spawn")
+        self.rule = rule
+        self.manager = ctx.Manager() if rule is not None else None
+        self.curves = self.manager.list() if self.manager is not None else None
         self.pool = ProcessPoolExecutor(
             workers,
-            mp_context=get_context("spawn"),
+            mp_context=ctx,
             initializer=_init_process,
             initargs=(p.dataset, threads),
         )
@@ -82,10 +109,18 @@ class PoolTrainer:
         wait([self.pool.submit(_ready, 1.0) for _ in range(workers)])
 
     def submit(self, job: Job) -> Future[Outcome]:
-        return self.pool.submit(_train_in_process, self.p, job, self.models_dir)
+        stop = (self.rule, self.curves) if job.early_stop and self.rule is not None else None
+        return self.pool.submit(_train_in_process, self.p, job, self.models_dir, stop)
+
+    def scored(self, curve: list[float]) -> None:
+        """A candidate was scored (trained in full or stopped early): a peer from now on."""
+        if self.curves is not None:
+            self.curves.append(list(curve))
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
+        if self.manager is not None:
+            self.manager.shutdown()
         shutil.rmtree(self.models_dir, ignore_errors=True)
 
 
@@ -124,7 +159,10 @@ def _ready(seconds: float) -> int:
     return os.getpid()
 
 
-def _train_in_process(p: Protocol, job: Job, models_dir: Path) -> Outcome:
+def _train_in_process(
+    p: Protocol, job: Job, models_dir: Path, stop: tuple[Any, Any] | None = None
+) -> Outcome:
+    """``stop``: the method's early-stop rule and the shared list of scored curves."""
     import keras
 
     from worker import evaluator
@@ -132,7 +170,11 @@ def _train_in_process(p: Protocol, job: Job, models_dir: Path) -> Outcome:
     p = replace(p, data=_DATA["data"])
     if job.resume is not None:
         job = replace(job, resume=evaluator.load_for_resume(Path(job.resume)))
-    trial, model = _train(p, job, None)
+    hopeless = None
+    if stop is not None:
+        rule, curves = stop
+        hopeless = hopeless_rule(rule, p.epochs, lambda: list(curves))
+    trial, model = _train(p, job, hopeless)
     path = None
     if model is not None:
         path = models_dir / f"{job.index}.keras"
