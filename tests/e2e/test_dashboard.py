@@ -299,5 +299,13 @@ def test_early_stop_from_the_form_marks_the_candidates_it_cut(page, screenshots)
         row = table.locator(f"tr[data-candidate-id='{cid}']")
         if row.count():  # the table's first page
             assert row.locator(".badge-early").inner_text() == f"stopped early · epoch {epoch}"
-    page.evaluate("window.scrollTo(0, document.getElementById('candidates-table').offsetTop - 80)")
+    # the final model's section above the table is drawn (it moves the table down), the stream
+    # is closed and the pointer is off the charts (no toolbar): then the table, scrolled to
+    page.locator("#conn[data-state='ended']").wait_for()
+    page.locator("#final #chart-confusion .main-svg").first.wait_for()
+    page.mouse.move(5, 5)
+    page.evaluate(
+        "window.scrollTo(0, document.getElementById('candidates-table')"
+        ".getBoundingClientRect().top + window.scrollY - 80)"
+    )
     page.screenshot(path=str(screenshots / "early_stop.png"))
