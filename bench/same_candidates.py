@@ -71,7 +71,7 @@ def nasboard_way(p: sq.Protocol, genomes: list[dict[str, Any]]) -> sq.MethodResu
     candidate seeded as Keras Tuner's trial of the same position is, and its model saved (Keras
     Tuner's loop writes its checkpoints)."""
     res = sq.MethodResult("nasboard workers")
-    trainer = sq._trainer(p, res, lambda epoch, point: False)
+    trainer = sq._trainer(p, res)
     try:
         start = time.monotonic()
         # keep=True: each scored model is saved as .keras, as the worker saves every candidate's

@@ -78,12 +78,10 @@ from typing import Any
 
 from bench.final_noise import machine
 from bench.trainers import (
-    Hopeless,
     InlineTrainer,
     Job,
     PoolTrainer,
     configure_process,
-    hopeless_rule,
 )
 
 # Before TensorFlow is imported (worker.evaluator configures threads at import).
@@ -504,12 +502,7 @@ def run_nasboard(
     )
     if p.warm_start:
         res.notes.append("generation 0: the seed CNN and mutations of it")
-    hopeless = hopeless_rule(
-        early_stop,
-        p.epochs,
-        lambda: [t.val_curve for t in res.trials if t.useful or t.early_stopped_at],
-    )
-    trainer = _trainer(p, res, hopeless, early_stop)
+    trainer = _trainer(p, res, early_stop)
     engine = Engine(config)
     start = time.monotonic()
     deadline = start + p.budget_s
@@ -647,15 +640,14 @@ def run_nasboard(
     return res
 
 
-def _trainer(
-    p: Protocol, res: MethodResult, hopeless: Hopeless, early_stop: Any = None
-) -> InlineTrainer | PoolTrainer:
+def _trainer(p: Protocol, res: MethodResult, early_stop: Any = None) -> InlineTrainer | PoolTrainer:
     """This process, or ``p.workers`` processes sharing ``p.threads`` TensorFlow threads. A
     process's epochs then take longer in wall time, so the epoch cap is per share of the
     machine: ``workers`` x the cap (the same compute as one epoch at the cap on all threads).
-    ``early_stop``: the -es methods' rule, which the processes apply (``hopeless`` in this one)."""
+    ``early_stop``: the -es methods' rule, applied against the candidates scored so far (the
+    caller reports each with ``scored``)."""
     if p.workers <= 1:
-        return InlineTrainer(p, hopeless)
+        return InlineTrainer(p, early_stop)
     threads = max(1, p.threads // p.workers)
     cap = p.epoch_cap_s * p.workers
     res.notes.append(

@@ -67,8 +67,11 @@ class InlineTrainer:
 
     slots = 1
 
-    def __init__(self, p: Protocol, hopeless: Hopeless | None = None) -> None:
-        self.p, self.hopeless = p, hopeless
+    def __init__(self, p: Protocol, rule: Any = None) -> None:
+        """``rule``: the method's ``EarlyStopRule``, applied to the jobs that ask for it."""
+        self.p = p
+        self.curves: list[list[float]] = []
+        self.hopeless = None if rule is None else hopeless_rule(rule, p.epochs, lambda: self.curves)
 
     def submit(self, job: Job) -> Future[Outcome]:
         fut: Future[Outcome] = Future()
@@ -76,7 +79,8 @@ class InlineTrainer:
         return fut
 
     def scored(self, curve: list[float]) -> None:
-        """The in-process hook reads the method's trials itself."""
+        """A candidate was scored (trained in full or stopped early): a peer from now on."""
+        self.curves.append(list(curve))
 
     def close(self) -> None:
         pass
