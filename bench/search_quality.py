@@ -77,12 +77,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.final_noise import machine
-from bench.trainers import (
-    InlineTrainer,
-    Job,
-    PoolTrainer,
-    configure_process,
-)
+from bench.trainers import InlineTrainer, Job, PoolTrainer, configure_process
 
 # Before TensorFlow is imported (worker.evaluator configures threads at import).
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
