@@ -285,6 +285,7 @@ def _fit_model(
         epochs=epochs,
         initial_epoch=initial_epoch,
         verbose=0,
+        shuffle=False,  # the tf.data pipeline shuffles (seeded); Keras would warn and ignore it
         callbacks=[stream],
     )
     return stream

@@ -28,7 +28,9 @@ def _fmt(value: Any) -> str:
 
 
 def configure(level: str = "INFO") -> None:
-    handler = logging.StreamHandler(sys.stderr)
+    """Key=value lines on the process's real stderr. Not ``sys.stderr``: in a Celery worker
+    that is a proxy logging into the root logger, whose records would loop and be dropped."""
+    handler = logging.StreamHandler(sys.__stderr__)
     handler.setFormatter(KeyValueFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

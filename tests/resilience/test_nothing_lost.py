@@ -5,6 +5,7 @@ These tests kill real processes (Celery workers, the API) and restart a real Red
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -231,12 +232,16 @@ def test_sqlite_api_and_two_workers_never_locked(tmp_path: Path) -> None:
             if all(s in {"succeeded", "failed", "cancelled"} for s in states):
                 break
             time.sleep(0.2)
-        assert states == ["succeeded", "succeeded"], states
+        searches = [httpx.get(f"{url}/api/searches/{i}").json() for i in ids]
+        assert states == ["succeeded", "succeeded"], [(s["status"], s["error"]) for s in searches]
         assert set(statuses) <= {200, 422}, sorted(set(statuses))
         workers = {c["worker"] for i in ids for c in _candidates(url, i) if c["worker"]}
         assert len(workers) == 2, f"both workers should have trained candidates: {workers}"
         for proc in procs:
-            assert "database is locked" not in proc.tail(100_000)
+            output = proc.tail(100_000)
+            assert "database is locked" not in output
+            # Each worker's structured log says what it did to which search and candidate.
+            assert re.search(r'msg="candidate finished" search=[12] candidate=\d+', output), output
     except BaseException:
         _dump(*procs)
         raise
