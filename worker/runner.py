@@ -13,7 +13,7 @@ import os
 import socket
 import uuid
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
@@ -943,6 +943,8 @@ def _enter_phase(
 def _finish(session: Session, search: Search, status: str, error: str | None = None) -> None:
     search.status = status
     search.phase = None
+    search.final_lease_token = None
+    search.final_lease_expires_at = None
     search.error = error
     search.finished_at = utcnow()
     ev.add_event(session, search.id, ev.SEARCH_STATUS, status=status, error=error)
@@ -964,83 +966,6 @@ def _finish(session: Session, search: Search, status: str, error: str | None = N
         error=error,
         best_val_accuracy=search.best_val_accuracy,
     )
-
-
-@dataclass
-class FinalJob:
-    search_id: int
-    genome: dict[str, Any]
-    dataset: str
-    epochs: int
-    batch_size: int
-    seed: int
-    best_candidate_id: int
-
-
-def begin_final(db: Database, search_id: int) -> FinalJob | None:
-    with db.read() as session:
-        search = session.get(Search, search_id)
-        if search is None or search.status != sstate.RUNNING or search.phase != sstate.PHASE_FINAL:
-            return None
-        best = (
-            session.get(Candidate, search.best_candidate_id) if search.best_candidate_id else None
-        )
-        if best is None:
-            return None
-        cfg = search.config
-        return FinalJob(
-            search_id=search_id,
-            genome=best.genome,
-            dataset=search.dataset,
-            epochs=int(cfg["final_epochs"]),
-            batch_size=int(cfg["batch_size"]),
-            seed=int(cfg["seed"]),
-            best_candidate_id=best.id,
-        )
-
-
-def record_final_epoch(db: Database, job: FinalJob, epoch: int, point: dict[str, float]) -> bool:
-    with db.write() as session:
-        ev.add_event(
-            session, job.search_id, ev.FINAL_EPOCH, epoch=epoch, epochs=job.epochs, **point
-        )
-        search = session.get(Search, job.search_id)
-        if search is None:
-            return False
-        search.enqueued_at = utcnow()  # a sign of life: the reconciler leaves it alone
-        return search.status == sstate.RUNNING
-
-
-def final_heartbeat(db: Database, search_id: int) -> bool:
-    with db.write() as session:
-        search = session.get(Search, search_id)
-        if search is None or search.status != sstate.RUNNING:
-            return False
-        search.enqueued_at = utcnow()
-        return True
-
-
-def finish_final(
-    db: Database, job: FinalJob, metrics: dict[str, Any], history: list, model_path: str
-) -> None:
-    with db.write() as session:
-        search = lock_search(session, job.search_id)
-        if search is None or search.status != sstate.RUNNING or search.phase != sstate.PHASE_FINAL:
-            return
-        _store_artifact(session, db, search.id, None, BEST_MODEL, model_path)
-        baseline = session.scalar(
-            select(Candidate).where(
-                Candidate.search_id == search.id, Candidate.origin == BASELINE_ORIGIN
-            )
-        )
-        search.final_metrics = {
-            **metrics,
-            "history": history,
-            "candidate_id": job.best_candidate_id,
-            "baseline_val_accuracy": baseline.val_accuracy if baseline else None,
-            "finished_at": datetime.now(UTC).isoformat(),
-        }
-        _finish(session, search, sstate.SUCCEEDED)
 
 
 def fail_search(db: Database, search_id: int, error: str) -> None:

@@ -19,7 +19,7 @@ from backend.datasets.registry import dataset_info
 from backend.db.models import Search
 from backend.db.models import search as sstate
 from backend.db.session import Database, get_database
-from worker import runner
+from worker import final_phase, runner
 from worker.celery_app import app
 
 logger = logging.getLogger("nasboard.tasks")
@@ -223,7 +223,7 @@ def finalize_search(search_id: int) -> None:
     from worker.heartbeat import Heartbeat
 
     db = _db()
-    job = runner.begin_final(db, search_id)
+    job = final_phase.begin_final(db, search_id)
     if job is None:
         return
     try:
@@ -237,9 +237,12 @@ def finalize_search(search_id: int) -> None:
             candidate=job.best_candidate_id,
             epochs=job.epochs,
         )
-        interval = get_settings().heartbeat_s
         splits = get_splits(job.dataset)
-        with Heartbeat(lambda: runner.final_heartbeat(db, search_id), interval) as beat:
+        rel = f"artifacts/search_{search_id}/best.keras"
+        data_dir = get_settings().data_dir
+        beat_s = get_settings().heartbeat_s
+        # One lease renewal through training, saving and exporting: none of them may outlast it.
+        with Heartbeat(lambda: final_phase.heartbeat(db, job), beat_s) as beat:
             result = evaluator.final_train(
                 job.genome,
                 splits,
@@ -247,35 +250,33 @@ def finalize_search(search_id: int) -> None:
                 epochs=job.epochs,
                 batch_size=job.batch_size,
                 seed=job.seed,
-                on_epoch=lambda epoch, point: runner.record_final_epoch(db, job, epoch, point),
+                on_epoch=lambda epoch, point: final_phase.record_epoch(db, job, epoch, point),
                 should_stop=lambda: not beat.alive,
             )
+            if beat.alive:
+                evaluator.save_keras(result.model, data_dir / rel)
+                # SavedModel, TFLite and the model card land beside best.keras; finish's
+                # _store_artifact registers them with it, so a succeeded search has all of them.
+                export.export_best(
+                    db,
+                    search_id,
+                    job.best_candidate_id,
+                    info,
+                    checksum(job.dataset),
+                    result.model,
+                    result.metrics,
+                    splits,
+                    rel,
+                    data_dir,
+                )
         if not beat.alive:
+            log(logger, "final training stopped", search=search_id)
+            final_phase.release(db, job)
             return
-        rel = f"artifacts/search_{search_id}/best.keras"
-        data_dir = get_settings().data_dir
-        evaluator.save_keras(result.model, data_dir / rel)
-        # SavedModel, TFLite and the model card land beside best.keras; finish_final's
-        # _store_artifact registers them with it, so a succeeded search has all of them.
-        with Heartbeat(lambda: runner.final_heartbeat(db, search_id), interval) as beat:
-            export.export_best(
-                db,
-                search_id,
-                job.best_candidate_id,
-                info,
-                checksum(job.dataset),
-                result.model,
-                result.metrics,
-                splits,
-                rel,
-                data_dir,
-            )
-        if not beat.alive:
-            return
-        runner.finish_final(db, job, result.metrics, result.history, rel)
+        final_phase.finish(db, job, result.metrics, result.history, rel)
     except Exception as exc:
         log(logger, "final training failed", logging.ERROR, search=search_id, error=str(exc))
-        runner.fail_search(db, search_id, f"final training failed: {exc}")
+        final_phase.fail(db, job, f"final training failed: {exc}")
 
 
 def resume_unfinished() -> None:

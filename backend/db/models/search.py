@@ -48,6 +48,10 @@ class Search(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     # When the search's own task (start/resume or final training) was last sent.
     enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # The final training's lease: a finalize task delivered twice (a resend, a restarted
+    # broker) finds it held and leaves the training to the worker that holds it.
+    final_lease_token: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    final_lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     # The user it belongs to (users.id; no foreign key, so adding it rebuilds no table);
     # None for what was made in single-user mode (auth off): only admins see those then.
     owner_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
