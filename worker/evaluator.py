@@ -25,6 +25,7 @@ import keras
 import tensorflow as tf
 
 from backend.datasets.splits import Splits
+from backend.services.artifacts import tmp_beside
 from worker.model_builder import build_model, compile_model
 
 # on_epoch(epoch, metrics) -> keep going?
@@ -422,6 +423,6 @@ def final_train(
 def save_keras(model: keras.Model, path: Path) -> None:
     """Write atomically: a reader never sees a half-written model."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.stem + ".tmp.keras")
+    tmp = tmp_beside(path)  # Keras wants the .keras suffix: it keeps it
     model.save(tmp)
     tmp.replace(path)

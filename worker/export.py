@@ -30,7 +30,7 @@ from backend.datasets.info import DatasetInfo
 from backend.datasets.splits import Splits
 from backend.db.models import Candidate, Search
 from backend.db.session import Database
-from backend.services.artifacts import sha256_of, sibling
+from backend.services.artifacts import sha256_of, sibling, tmp_beside
 from backend.services.model_card import build_card
 
 # Test examples each export must classify like the Keras model.
@@ -43,7 +43,7 @@ def _predict_keras(model: keras.Model, x: np.ndarray) -> np.ndarray:
 
 def _zip_dir(folder: Path, target: Path) -> None:
     """A reproducible zip of ``folder`` (sorted names, fixed timestamps), written atomically."""
-    tmp = target.with_name(target.name + ".tmp")
+    tmp = tmp_beside(target)
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
         for path in sorted(p for p in folder.rglob("*") if p.is_file()):
             info = zipfile.ZipInfo(path.relative_to(folder).as_posix(), (1980, 1, 1, 0, 0, 0))
@@ -136,7 +136,7 @@ def export_formats(
             content = tflite_bytes(saved)
             agreement = float((tflite_predict(content, x_check) == reference).mean())
             target = data_dir / sibling(keras_rel, "tflite")
-            tmp = target.with_name(target.name + ".tmp")
+            tmp = tmp_beside(target)
             tmp.write_bytes(content)
             tmp.replace(target)
             exports["tflite"] = {
@@ -213,7 +213,7 @@ def export_best(
         frameworks={"tensorflow": tf.__version__, "keras": keras.__version__},
     )
     target = data_dir / sibling(keras_rel, "card")
-    tmp = target.with_name(target.name + ".tmp")
+    tmp = tmp_beside(target)
     tmp.write_text(json.dumps(card, indent=2, sort_keys=False), encoding="utf-8")
     tmp.replace(target)
     log(

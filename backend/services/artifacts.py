@@ -9,6 +9,7 @@ only serves these files: it never loads a model.
 from __future__ import annotations
 
 import hashlib
+import uuid
 from pathlib import Path
 from typing import Literal
 
@@ -38,6 +39,12 @@ def sha256_of(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def tmp_beside(target: Path) -> Path:
+    """A temporary name beside ``target`` that no other writer uses (write, then replace):
+    two processes writing the same file never rename each other's half-written one."""
+    return target.with_name(f".{target.stem}.{uuid.uuid4().hex}.tmp{target.suffix}")
 
 
 def format_of(rel_path: str) -> str:
