@@ -21,15 +21,15 @@ RUN apt-get update \
 
 WORKDIR /app
 
-# Dependencies first (read from pyproject.toml) so a source change does not reinstall
-# TensorFlow.
-COPY pyproject.toml ./
+# Dependencies first (read from pyproject.toml, at the versions of constraints.txt) so a
+# source change does not reinstall TensorFlow.
+COPY pyproject.toml constraints.txt ./
 RUN python -c 'import sys, tomllib; \
 p = tomllib.load(open("pyproject.toml", "rb"))["project"]; \
 reqs = list(p["dependencies"]); \
 [reqs.extend(p["optional-dependencies"][e]) for e in sys.argv[1].split(",") if e]; \
 print("\n".join(reqs))' "$EXTRAS" > /tmp/requirements.txt \
- && pip install -r /tmp/requirements.txt \
+ && pip install -c constraints.txt -r /tmp/requirements.txt \
  && rm /tmp/requirements.txt
 
 COPY . .

@@ -114,9 +114,9 @@ if ! venv_ok; then
 fi
 
 # --- Python packages -----------------------------------------------------------------------
-# Skip pip when pyproject.toml and the extras are what we last installed and nasboard is
-# still there; `dev` covers `run`.
-fingerprint="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+# Skip pip when pyproject.toml, constraints.txt and the extras are what we last installed and
+# nasboard is still there; `dev` covers `run`.
+fingerprint="$(cat pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1)"
 stamp_for() { printf '%s/.nasboard-setup-%s' "$venv" "$1"; }
 up_to_date() {
   local m
@@ -136,6 +136,9 @@ if [ "${NASBOARD_SETUP_FORCE:-0}" != 1 ] && up_to_date "${wanted[@]}" &&
 fi
 
 log "installing nasboard[$extras] into $venv"
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[$extras]"
+# constraints.txt: the versions the suite passed on, so a new upstream release cannot break
+# a fresh install between two runs.
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -c constraints.txt \
+  -e ".[$extras]"
 printf '%s\n' "$fingerprint" >"$(stamp_for "$mode")"
 log "ready"

@@ -166,4 +166,5 @@ def test_dockerfile_installs_the_dataset_and_the_extras() -> None:
     assert "dataset-fashion-mnist" in text
     assert "ARG EXTRAS=tf" in text
     assert '".[$EXTRAS]"' in text
+    assert "-c constraints.txt" in text  # the versions the suite passed on
     assert "playwright install" not in text
