@@ -253,7 +253,10 @@ def finalize_search(search_id: int) -> None:
                 on_epoch=lambda epoch, point: final_phase.record_epoch(db, job, epoch, point),
                 should_stop=lambda: not beat.alive,
             )
-            if beat.alive:
+            # Still the holder? Training also stops when an epoch finds the lease lost; a worker
+            # that lost it must not overwrite the files of the one that took it over.
+            holding = beat.alive and final_phase.heartbeat(db, job)
+            if holding:
                 evaluator.save_keras(result.model, data_dir / rel)
                 # SavedModel, TFLite and the model card land beside best.keras; finish's
                 # _store_artifact registers them with it, so a succeeded search has all of them.
@@ -269,7 +272,7 @@ def finalize_search(search_id: int) -> None:
                     rel,
                     data_dir,
                 )
-        if not beat.alive:
+        if not (holding and beat.alive):
             log(logger, "final training stopped", search=search_id)
             final_phase.release(db, job)
             return
