@@ -171,3 +171,49 @@ def test_a_released_lease_is_taken_at_once(db: Database) -> None:
     assert again is not None and again.token != job.token
     final_phase.release(db, job)  # the old token releases nothing
     assert final_phase.begin_final(db, search_id) is None
+
+
+@pytest.mark.tf
+def test_a_worker_that_loses_the_lease_mid_training_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The finalize task itself, in-process on digits: after its first epoch another worker
+    takes the expired lease over. Training stops, no model file is written over the new
+    holder's, the search neither finishes nor fails, and the new holder's lease stands."""
+    pytest.importorskip("keras")
+    from backend.db.session import get_database
+    from worker import tasks
+
+    url = f"sqlite:///{tmp_path / 'task.db'}"
+    monkeypatch.setenv("NASBOARD_DATABASE_URL", url)
+    monkeypatch.setenv("NASBOARD_DATA_DIR", str(tmp_path / "data"))
+    get_settings.cache_clear()
+    upgrade(url)
+    db = get_database(url)
+    search_id = _final_phase_search(db)
+    taken_over: list[final_phase.FinalJob] = []
+    record = final_phase.record_epoch
+
+    def record_then_lose(
+        db_: Database, job: final_phase.FinalJob, epoch: int, point: dict[str, float]
+    ) -> bool:
+        if not taken_over:
+            _expire(db_, job.search_id)
+            other = final_phase.begin_final(db_, job.search_id)
+            assert other is not None
+            taken_over.append(other)
+        return record(db_, job, epoch, point)
+
+    monkeypatch.setattr(final_phase, "record_epoch", record_then_lose)
+    try:
+        tasks.finalize_search(search_id)
+        search = _search(db, search_id)
+        assert taken_over, "the final never reached an epoch"
+        assert search.status == sstate.RUNNING and search.error is None
+        assert search.final_lease_token == taken_over[0].token
+        assert _final_epochs(db, search_id) == []  # the lost holder's epoch is not recorded
+        assert not (get_settings().data_dir / f"artifacts/search_{search_id}").exists()
+    finally:
+        db.engine.dispose()
+        get_database.cache_clear()
+        get_settings.cache_clear()
