@@ -1,7 +1,7 @@
 """Export the best model in every format and write its model card (worker side only).
 
 Used by ``worker.tasks.finalize_search`` after the final training, before the search is
-marked succeeded: the files land beside ``best.keras`` and ``runner._store_artifact``
+marked succeeded: the files land beside ``best.keras`` and ``runner.store_artifact``
 registers them together with it. Each export is checked by loading it back in its own
 runtime and comparing its predicted classes with the Keras model's on test examples; an
 export that fails is recorded in the card (and its stale file removed) instead of failing

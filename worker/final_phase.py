@@ -29,7 +29,7 @@ from backend.db.models.artifact import BEST_MODEL
 from backend.db.session import Database
 from backend.search.engine import BASELINE_ORIGIN
 from backend.services import events as ev
-from worker.runner import _finish, _store_artifact, lock_search
+from worker.runner import finish_search, lock_search, store_artifact
 
 logger = logging.getLogger("nasboard.final")
 
@@ -129,7 +129,7 @@ def finish(
         if search is None:
             log(logger, "final training lost its lease", search=job.search_id)
             return False
-        _store_artifact(session, db, search.id, None, BEST_MODEL, model_path)
+        store_artifact(session, db, search.id, None, BEST_MODEL, model_path)
         baseline = session.scalar(
             select(Candidate).where(
                 Candidate.search_id == search.id, Candidate.origin == BASELINE_ORIGIN
@@ -142,7 +142,7 @@ def finish(
             "baseline_val_accuracy": baseline.val_accuracy if baseline else None,
             "finished_at": datetime.now(UTC).isoformat(),
         }
-        _finish(session, search, sstate.SUCCEEDED)
+        finish_search(session, search, sstate.SUCCEEDED)
         return True
 
 
@@ -153,7 +153,7 @@ def fail(db: Database, job: FinalJob, error: str) -> bool:
         search = _held(session, job)
         if search is None:
             return False
-        _finish(session, search, sstate.FAILED, error)
+        finish_search(session, search, sstate.FAILED, error)
         return True
 
 

@@ -561,7 +561,7 @@ def complete(
             if candidate.origin != CONFIRM_ORIGIN:  # confirmations are ranked among themselves
                 _update_best(session, claim_.search_id, candidate)
             if model_path is not None:
-                _store_artifact(
+                store_artifact(
                     session, db, claim_.search_id, candidate.id, CANDIDATE_MODEL, model_path
                 )
     return advance(db, claim_.search_id)
@@ -607,7 +607,7 @@ def fail(db: Database, claim_: Claim, error: str) -> Next:
     return advance(db, claim_.search_id)
 
 
-def _store_artifact(
+def store_artifact(
     session: Session,
     db: Database,
     search_id: int,
@@ -648,7 +648,7 @@ def _store_artifact(
         for extra in BEST_EXTRAS:
             extra_rel = sibling(rel_path, extra)
             if (data_dir / extra_rel).is_file():
-                _store_artifact(session, db, search_id, None, kind, extra_rel, extra)
+                store_artifact(session, db, search_id, None, kind, extra_rel, extra)
 
 
 def _best(session: Session, search_id: int) -> Candidate | None:
@@ -716,7 +716,7 @@ def advance(db: Database, search_id: int) -> Next:
         )
         failed = sum(1 for c in rows if c.status == cstate.FAILED)
         if rows and failed / len(rows) > _settings().max_failed_fraction:
-            _finish(
+            finish_search(
                 session,
                 search,
                 sstate.FAILED,
@@ -916,7 +916,7 @@ def _close_confirmation(session: Session, search: Search) -> Next:
 
 def _enter_final(session: Session, search: Search, reason: str) -> Next:
     if search.best_candidate_id is None:
-        _finish(session, search, sstate.FAILED, "no candidate trained successfully")
+        finish_search(session, search, sstate.FAILED, "no candidate trained successfully")
         return Next()
     _enter_phase(session, search, sstate.PHASE_FINAL, reason, "search entering final training")
     return Next(finalize=True)
@@ -940,7 +940,9 @@ def _enter_phase(
     log(logger, message, search=search.id, reason=reason, **detail)
 
 
-def _finish(session: Session, search: Search, status: str, error: str | None = None) -> None:
+def finish_search(session: Session, search: Search, status: str, error: str | None = None) -> None:
+    """End a search (succeeded, failed or cancelled) with its events and log line, in the
+    caller's transaction; any final-training lease goes with it."""
     search.status = status
     search.phase = None
     search.final_lease_token = None
@@ -972,7 +974,7 @@ def fail_search(db: Database, search_id: int, error: str) -> None:
     with db.write() as session:
         search = lock_search(session, search_id)
         if search is not None and search.status not in sstate.TERMINAL:
-            _finish(session, search, sstate.FAILED, error)
+            finish_search(session, search, sstate.FAILED, error)
 
 
 @dataclass

@@ -259,7 +259,7 @@ def finalize_search(search_id: int) -> None:
             if holding:
                 evaluator.save_keras(result.model, data_dir / rel)
                 # SavedModel, TFLite and the model card land beside best.keras; finish's
-                # _store_artifact registers them with it, so a succeeded search has all of them.
+                # store_artifact registers them with it, so a succeeded search has all of them.
                 export.export_best(
                     db,
                     search_id,
