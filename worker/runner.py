@@ -182,7 +182,10 @@ def _start(db: Database, search_id: int) -> Next:
             ev.add_event(session, search.id, ev.SEARCH_STATUS, status=sstate.RUNNING)
             log(logger, "search started", search=search.id, strategy=search.strategy)
         if search.phase == sstate.PHASE_FINAL:
-            return Next(finalize=True)
+            # A worker holding the final's lease is training it: another delivery would only
+            # find it taken (worker.final_phase).
+            expires = search.final_lease_expires_at
+            return Next(finalize=expires is None or expires <= utcnow())
         if search.engine_state is None:
             engine = Engine(engine_config(search, _info(db, search)))
             proposals = engine.ask()

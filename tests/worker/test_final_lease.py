@@ -173,6 +173,19 @@ def test_a_released_lease_is_taken_at_once(db: Database) -> None:
     assert final_phase.begin_final(db, search_id) is None
 
 
+def test_a_resent_start_sends_no_finalize_while_the_lease_is_held(db: Database) -> None:
+    """Each re-sent start of a search in its final phase used to send one more finalize."""
+    from worker import runner
+
+    search_id = _final_phase_search(db)
+    assert runner.start_search(db, search_id).finalize  # nobody trains it yet
+    job = final_phase.begin_final(db, search_id)
+    assert job is not None
+    assert not runner.start_search(db, search_id).finalize  # held
+    _expire(db, search_id)
+    assert runner.start_search(db, search_id).finalize  # its holder died: send it again
+
+
 @pytest.mark.tf
 def test_a_worker_that_loses_the_lease_mid_training_writes_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
