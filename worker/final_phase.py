@@ -157,11 +157,14 @@ def fail(db: Database, job: FinalJob, error: str) -> bool:
         return True
 
 
-def release(db: Database, job: FinalJob) -> None:
-    """Give the lease up when training stopped (paused, cancelled): a resumed search's next
-    finalize task takes the final at once instead of waiting for the expiry."""
+def release(db: Database, job: FinalJob) -> bool:
+    """Give the lease up when training stopped (paused, cancelled). True when the search is
+    running its final phase again (resumed while this training stopped): its start saw the
+    lease held and sent no finalize, so the caller must send one."""
     with db.write() as session:
         search = lock_search(session, job.search_id)
-        if search is not None and search.final_lease_token == job.token:
-            search.final_lease_token = None
-            search.final_lease_expires_at = None
+        if search is None or search.final_lease_token != job.token:
+            return False
+        search.final_lease_token = None
+        search.final_lease_expires_at = None
+        return search.status == sstate.RUNNING and search.phase == sstate.PHASE_FINAL

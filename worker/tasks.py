@@ -274,7 +274,8 @@ def finalize_search(search_id: int) -> None:
                 )
         if not (holding and beat.alive):
             log(logger, "final training stopped", search=search_id)
-            final_phase.release(db, job)
+            if final_phase.release(db, job):
+                send_finalize(search_id)
             return
         final_phase.finish(db, job, result.metrics, result.history, rel)
     except Exception as exc:

@@ -166,11 +166,35 @@ def test_a_released_lease_is_taken_at_once(db: Database) -> None:
     search_id = _final_phase_search(db)
     job = final_phase.begin_final(db, search_id)
     assert job is not None
-    final_phase.release(db, job)
+    _set_status(db, search_id, sstate.PAUSED)
+    assert not final_phase.release(db, job)  # paused: nothing to send
+    _set_status(db, search_id, sstate.RUNNING)
     again = final_phase.begin_final(db, search_id)
     assert again is not None and again.token != job.token
-    final_phase.release(db, job)  # the old token releases nothing
+    assert not final_phase.release(db, job)  # the old token releases nothing
     assert final_phase.begin_final(db, search_id) is None
+
+
+def test_a_search_resumed_while_its_final_stopped_gets_a_new_finalize(db: Database) -> None:
+    """Paused, the holder notices and stops; resumed before it released the lease, the start
+    saw the lease held and sent nothing: releasing says a finalize must be sent."""
+    from worker import runner
+
+    search_id = _final_phase_search(db)
+    job = final_phase.begin_final(db, search_id)
+    assert job is not None
+    _set_status(db, search_id, sstate.PAUSED)
+    _set_status(db, search_id, sstate.RUNNING)  # resumed before the holder released
+    assert not runner.start_search(db, search_id).finalize
+    assert final_phase.release(db, job)
+    assert runner.start_search(db, search_id).finalize
+
+
+def _set_status(db: Database, search_id: int, status: str) -> None:
+    with db.write() as session:
+        search = session.get(Search, search_id)
+        assert search is not None
+        search.status = status
 
 
 def test_a_resent_start_sends_no_finalize_while_the_lease_is_held(db: Database) -> None:
