@@ -52,9 +52,7 @@ def begin_final(db: Database, search_id: int) -> FinalJob | None:
         search = lock_search(session, search_id)
         if search is None or search.status != sstate.RUNNING or search.phase != sstate.PHASE_FINAL:
             return None
-        now = utcnow()
-        expires = search.final_lease_expires_at
-        if search.final_lease_token is not None and expires is not None and expires > now:
+        if search.final_lease_held(utcnow()):
             log(logger, "final training already taken", search=search_id)
             return None
         best = (

@@ -184,8 +184,7 @@ def _start(db: Database, search_id: int) -> Next:
         if search.phase == sstate.PHASE_FINAL:
             # A worker holding the final's lease is training it: another delivery would only
             # find it taken (worker.final_phase).
-            expires = search.final_lease_expires_at
-            return Next(finalize=expires is None or expires <= utcnow())
+            return Next(finalize=not search.final_lease_held(utcnow()))
         if search.engine_state is None:
             engine = Engine(engine_config(search, _info(db, search)))
             proposals = engine.ask()

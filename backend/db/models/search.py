@@ -59,3 +59,7 @@ class Search(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+    def final_lease_held(self, now: datetime) -> bool:
+        """Whether a worker holds the final training's lease at ``now`` (worker.final_phase)."""
+        return self.final_lease_expires_at is not None and self.final_lease_expires_at > now
