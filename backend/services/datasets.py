@@ -31,6 +31,7 @@ from backend.db.models.dataset import TEST_FROM_UPLOAD, TEST_HELD_OUT
 from backend.db.models.search import QUEUED, RUNNING
 from backend.db.session import Database
 from backend.services.access import Principal
+from backend.services.artifacts import tmp_beside
 from backend.services.errors import Conflict, NotFound, TooMany
 
 logger = logging.getLogger(__name__)
@@ -253,7 +254,7 @@ def preview_path(
                 raise NotFound(str(exc)) from exc
             info = builtin.get_info(dataset_id)
             assert info is not None
-            tmp = path.with_name(f".{uuid.uuid4().hex}.tmp.png")
+            tmp = tmp_beside(path)
             tmp.write_bytes(preview_png(splits, info.num_classes))
             os.replace(tmp, path)
         return path
