@@ -163,6 +163,5 @@ def release(db: Database, job: FinalJob) -> bool:
         search = lock_search(session, job.search_id)
         if search is None or search.final_lease_token != job.token:
             return False
-        search.final_lease_token = None
-        search.final_lease_expires_at = None
+        search.drop_final_lease()
         return search.status == sstate.RUNNING and search.phase == sstate.PHASE_FINAL

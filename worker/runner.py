@@ -947,8 +947,7 @@ def finish_search(session: Session, search: Search, status: str, error: str | No
     caller's transaction; any final-training lease goes with it."""
     search.status = status
     search.phase = None
-    search.final_lease_token = None
-    search.final_lease_expires_at = None
+    search.drop_final_lease()
     search.error = error
     search.finished_at = utcnow()
     ev.add_event(session, search.id, ev.SEARCH_STATUS, status=status, error=error)

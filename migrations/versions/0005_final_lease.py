@@ -15,9 +15,6 @@ down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-_COLUMNS = ("final_lease_token", "final_lease_expires_at")
-
-
 def upgrade() -> None:
     # Plain ADD COLUMN, nullable: no table that holds data is rebuilt.
     op.add_column("searches", sa.Column("final_lease_token", sa.String(length=64), nullable=True))
@@ -29,5 +26,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     # Not batch mode: rebuilding `searches` under PRAGMA foreign_keys=ON would cascade the
     # DROP TABLE to its candidates. SQLite (3.35+) drops a plain column in place.
-    for column in reversed(_COLUMNS):
-        op.drop_column("searches", column)
+    op.drop_column("searches", "final_lease_expires_at")
+    op.drop_column("searches", "final_lease_token")

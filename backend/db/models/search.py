@@ -63,3 +63,8 @@ class Search(Base):
     def final_lease_held(self, now: datetime) -> bool:
         """Whether a worker holds the final training's lease at ``now`` (worker.final_phase)."""
         return self.final_lease_expires_at is not None and self.final_lease_expires_at > now
+
+    def drop_final_lease(self) -> None:
+        """Token and expiry go together: a final that ended or stopped holds nothing."""
+        self.final_lease_token = None
+        self.final_lease_expires_at = None
