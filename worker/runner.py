@@ -287,6 +287,11 @@ def _claim(db: Database, candidate_id: int) -> tuple[Claim | None, int | None]:
             candidate.reused_from_id = twin.id
             _settle(session, candidate, cstate.REUSED)
             return None, search.id
+        late = None if confirming else _would_overrun(db, session, search, candidate)
+        if late is not None:
+            _settle(session, candidate, cstate.CANCELLED, error=late)
+            log(logger, "candidate not started", search=search.id, candidate=candidate.id, why=late)
+            return None, search.id
         if candidate.attempts >= _settings().max_attempts:
             error = f"gave up after {candidate.attempts} attempts: {candidate.error or 'unknown'}"
             _settle(session, candidate, cstate.FAILED, error=error)
@@ -332,6 +337,51 @@ def _claim(db: Database, candidate_id: int) -> tuple[Claim | None, int | None]:
             ),
             None,
         )
+
+
+def _would_overrun(
+    db: Database, session: Session, search: Search, candidate: Candidate
+) -> str | None:
+    """Why this candidate is not started, where the time budget's rest is shorter than its
+    training is predicted to take (``next_work_seconds``: from its FLOPs and what the search's
+    candidates measured); None where it fits, or nothing says otherwise. Why: one started
+    anyway is stopped at the budget's end and its training is lost; on a 2-core VM where a
+    candidate takes ~100 s that was 2 of a search's 10 and 16% of its workers' time (bench run
+    am, 2026-12-01), and the search ended no sooner for it."""
+    left = _budget_left_s(search)
+    if left is None:
+        return None
+    info = _info(db, search)
+    shape = tuple(info.input_shape)
+    need = _predicted_s(session, search, [candidate.genome], shape, info.num_classes)[0]
+    if need <= left:
+        return None
+    return f"not started: ~{need:.0f} s predicted, {max(0.0, left):.0f} s of the time budget left"
+
+
+def _nothing_fits(session: Session, search: Search, engine: Engine) -> bool:
+    """Whether no candidate of the next generation is predicted to end within the time
+    budget's rest: it would only be queued and not started (``_would_overrun``)."""
+    left = _budget_left_s(search)
+    if left is None:
+        return False
+    shape, classes = engine.config.input_shape, engine.config.num_classes
+    genomes = [p.genome for p in engine.ask()]
+    return min(_predicted_s(session, search, genomes, shape, classes), default=0.0) > left
+
+
+def _predicted_s(
+    session: Session,
+    search: Search,
+    genomes: list[dict[str, Any]],
+    shape: tuple[int, ...],
+    classes: int,
+) -> list[float]:
+    """Each candidate's predicted seconds from its FLOPs (``next_work_seconds``; 0 while
+    nothing was measured)."""
+    scored = _scored(session, search, confirmations=False)
+    epochs = _epochs(search.config, False)
+    return [next_work_seconds([cost(g, shape, classes)[1]], scored, epochs) for g in genomes]
 
 
 def _epochs(cfg: dict[str, Any], confirming: bool) -> int:
@@ -731,7 +781,9 @@ def advance(db: Database, search_id: int) -> Next:
             reason = "generations done"
         elif target is not None and best is not None and (best.val_accuracy or 0) >= target:
             reason = f"target accuracy {target} reached"
-        elif _over_budget(search, _confirm_reserve(session, search, engine)):
+        elif _over_budget(search, _confirm_reserve(session, search, engine)) or _nothing_fits(
+            session, search, engine
+        ):
             reason = "time budget spent"
         if reason is not None:
             search.engine_state = engine.state_dict()
