@@ -522,13 +522,13 @@ def run_nasboard(
         return deadline - reserve(_scored(res.trials))
 
     def fits(genome: dict[str, Any]) -> bool:
-        """Whether this candidate would end before the confirmation reserve: its time predicted
-        from its FLOPs (``predict_seconds``), else the 90th percentile of the measured ones (as
-        the worker's ``_confirm_reserve`` for a generation of one). Always, with no reserve."""
+        """Whether this candidate would end before the confirmation reserve (the budget's end
+        where none is held): its time predicted from its FLOPs (``predict_seconds``), else the
+        90th percentile of the measured ones, as the worker decides whether to start one
+        (``worker.runner._would_overrun``, since run ao; before it, with no reserve held,
+        every candidate started before the deadline and the last ones were cut there)."""
         scored = _scored(res.trials)
         end = deadline - reserve(scored)
-        if end >= deadline:
-            return time.monotonic() < deadline
         need = next_work_seconds([_cost(genome, p)[1]], scored, p.epochs)
         return time.monotonic() + need <= end
 
