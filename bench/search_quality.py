@@ -532,10 +532,12 @@ def run_nasboard(
         need = next_work_seconds([_cost(genome, p)[1]], scored, p.epochs)
         return time.monotonic() + need <= end
 
+    not_started = 0
     try:
         while time.monotonic() < search_deadline():
             proposals = engine.ask()
-            if not proposals:
+            # none would end in time: not asked for (the worker's ``_nothing_fits``)
+            if not any(fits(prop.genome) for prop in proposals):
                 break
             # a generation, its candidates started as slots come free (the worker's way)
             results: dict[int, Result] = {}
@@ -547,6 +549,7 @@ def run_nasboard(
                     at, prop = queue.pop(0)
                     if not fits(prop.genome):  # never started: not proposed
                         results[at] = Result(prop.generation, prop.index, None, 0, 0)
+                        not_started += 1
                         continue
                     started += 1
                     job = Job(
@@ -612,6 +615,10 @@ def run_nasboard(
             _say_trial(p, res.method, trial, f"confirm x{confirm_epochs}")
     finally:
         trainer.close()
+    if not_started:
+        res.notes.append(
+            f"{not_started} not started: predicted to end past the budget or the reserve"
+        )
     # a confirmation keeps its source's index, so the winner's key names both; one as long as
     # its candidate ranks by the mean of the two trainings (confirmed_fitness), as in the worker
     sources = {t.index: t for t in res.trials}
