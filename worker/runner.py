@@ -339,6 +339,10 @@ def _claim(db: Database, candidate_id: int) -> tuple[Claim | None, int | None]:
         )
 
 
+#: Candidates a prediction of seconds is fitted on (``_predicted_s``).
+PREDICT_FROM = 200
+
+
 def _would_overrun(
     db: Database, session: Session, search: Search, candidate: Candidate
 ) -> str | None:
@@ -378,8 +382,9 @@ def _predicted_s(
     classes: int,
 ) -> list[float]:
     """Each candidate's predicted seconds from its FLOPs (``next_work_seconds``; 0 while
-    nothing was measured)."""
-    scored = _scored(session, search, confirmations=False)
+    nothing was measured), fitted on the latest ``PREDICT_FROM`` measured: every claim asks,
+    and the recent ones say how fast the workers are now."""
+    scored = _scored(session, search, confirmations=False, recent=PREDICT_FROM)
     epochs = _epochs(search.config, False)
     return [next_work_seconds([cost(g, shape, classes)[1]], scored, epochs) for g in genomes]
 
@@ -797,18 +802,24 @@ def advance(db: Database, search_id: int) -> Next:
         return Next(evaluate=_dispatch_pending(session, search))
 
 
-def _scored(session: Session, search: Search, *, confirmations: bool) -> list[Scored[int]]:
-    """The search's scored candidates (or its confirmations) for ``backend.search.confirm``."""
+def _scored(
+    session: Session, search: Search, *, confirmations: bool, recent: int | None = None
+) -> list[Scored[int]]:
+    """The search's scored candidates (or its confirmations) for ``backend.search.confirm``;
+    ``recent``: only the latest so many."""
     origin = Candidate.origin == CONFIRM_ORIGIN
-    rows = session.scalars(
-        select(Candidate).where(
+    query = (
+        select(Candidate)
+        .where(
             Candidate.search_id == search.id,
             Candidate.status.in_(cstate.SCORED),
             Candidate.val_accuracy.is_not(None),
             origin if confirmations else ~origin,
         )
+        .order_by(Candidate.id.desc())
+        .limit(recent)
     )
-    cands = sorted(rows, key=lambda c: c.id)
+    cands = sorted(session.scalars(query), key=lambda c: c.id)
     per_epoch = seconds_per_epoch([_timing(c.metrics or {}) for c in cands])
     return [
         Scored(c.id, c.genome_hash, c.val_accuracy, int(c.params or 0), s, c.flops)
