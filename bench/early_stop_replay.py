@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -123,6 +124,25 @@ def replay(
     )
 
 
+def rules_for(min_peers: str, quantile: float) -> list[EarlyStopRule]:
+    """One rule per comma-separated ``min_peers``, with the chance floor of 10 classes."""
+    return [
+        EarlyStopRule(quantile=quantile, min_peers=int(p), chance=chance_for(10))
+        for p in min_peers.split(",")
+    ]
+
+
+def method_trials(
+    reports: list[Path],
+) -> Iterator[tuple[str, dict[str, Any], str, list[dict[str, Any]]]]:
+    """``(run, report, method, trials)`` for every method of every search_quality report."""
+    for path in reports:
+        report = json.loads(path.read_text())
+        run = path.stem.removeprefix("search_quality_")
+        for method, trials in report.get("trials", {}).items():
+            yield run, report, method, trials
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("reports", nargs="+", type=Path, help="search_quality JSON reports")
@@ -132,37 +152,31 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path)
     args = ap.parse_args(argv)
     wanted = {m for m in args.methods.split(",") if m}
-    rules = [
-        EarlyStopRule(quantile=args.quantile, min_peers=int(p), chance=chance_for(10))
-        for p in args.min_peers.split(",")
-    ]
+    rules = rules_for(args.min_peers, args.quantile)
     rows: list[Replay] = []
     print(
         f"{'run':<40} {'method':<14} {'peers':>5} {'cands':>5} {'ran':>3} {'stop':>4} "
         f"{'recorded s':>10} {'replayed s':>10} {'saved':>6} {'rate x':>6} {'est':>3} "
         f"{'best cut':>8} {'top3 cut':>8}"
     )
-    for path in args.reports:
-        report = json.loads(path.read_text())
-        run = path.stem.removeprefix("search_quality_")
-        for method, trials in report.get("trials", {}).items():
-            if wanted and method not in wanted:
+    for run, _, method, trials in method_trials(args.reports):
+        if wanted and method not in wanted:
+            continue
+        if not wanted and method.startswith(("keras-tuner", "optuna", "baseline")):
+            continue
+        for rule in rules:
+            row = replay(run, method, trials, rule)
+            if row is None:
                 continue
-            if not wanted and method.startswith(("keras-tuner", "optuna", "baseline")):
-                continue
-            for rule in rules:
-                row = replay(run, method, trials, rule)
-                if row is None:
-                    continue
-                rows.append(row)
-                saved = 1 - row.replayed_s / row.recorded_s
-                print(
-                    f"{run[:40]:<40} {method:<14} {row.min_peers:>5} {row.candidates:>5} "
-                    f"{row.recorded_stopped:>3} {row.stopped:>4} "
-                    f"{row.recorded_s:>10.0f} {row.replayed_s:>10.0f} "
-                    f"{saved:>6.1%} {row.rate_factor:>6.2f} {row.estimated_epochs:>3} "
-                    f"{'yes' if row.best_stopped else 'no':>8} {row.top3_stopped:>8}"
-                )
+            rows.append(row)
+            saved = 1 - row.replayed_s / row.recorded_s
+            print(
+                f"{run[:40]:<40} {method:<14} {row.min_peers:>5} {row.candidates:>5} "
+                f"{row.recorded_stopped:>3} {row.stopped:>4} "
+                f"{row.recorded_s:>10.0f} {row.replayed_s:>10.0f} "
+                f"{saved:>6.1%} {row.rate_factor:>6.2f} {row.estimated_epochs:>3} "
+                f"{'yes' if row.best_stopped else 'no':>8} {row.top3_stopped:>8}"
+            )
     if args.json:
         args.json.write_text(
             json.dumps([{**asdict(r), "rate_factor": r.rate_factor} for r in rows], indent=2)
