@@ -94,7 +94,7 @@ def _train(job: tuple[str, dict[str, Any], int, list[int]]) -> tuple[str, dict[s
     # The evaluator's own callback runs beside the probe: the candidate trains exactly as the
     # worker trains it (same hooks, same steps per call), only scored more often.
 
-    class Streamed(original):  # type: ignore[misc, valid-type]
+    class Streamed(evaluator._Stream):
         def set_model(self, model: Any) -> None:
             super().set_model(model)
             probe.set_model(model)
