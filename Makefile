@@ -19,7 +19,7 @@ ci:
 lint: dev
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
-	.venv/bin/mypy backend worker
+	.venv/bin/mypy backend worker bench tests
 
 compose-check: dev
 	.venv/bin/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml

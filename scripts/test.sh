@@ -38,7 +38,7 @@ step() {
 
 step "ruff check" "$bin/ruff" check .
 step "ruff format" "$bin/ruff" format --check .
-step "mypy" "$bin/mypy" backend worker
+step "mypy" "$bin/mypy" backend worker bench tests
 step "compose" "$bin/check-jsonschema" --builtin-schema vendor.compose-spec docker-compose.yml
 step "pytest" "$bin/pytest" "$@"
 

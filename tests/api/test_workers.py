@@ -5,6 +5,7 @@ the candidate, an accepted result counts it and adds its training time) — no T
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -19,7 +20,7 @@ from backend.services.searches import resolved_config
 from tests.api.conftest import Team
 
 
-def _search(db: Database, owner_id: int | None, **overrides: object) -> int:
+def _search(db: Database, owner_id: int | None, **overrides: Any) -> int:
     body = SearchCreate(
         name="w",
         dataset="digits",
@@ -212,7 +213,7 @@ def test_claim_and_result_update_this_workers_row(settings: Settings) -> None:
         row = session.query(Worker).filter_by(name=name).one()
         assert row.current_candidate_id == first
         assert row.device == "CPU: test"
-        assert session.get(Candidate, first).worker == name
+        assert session.get_one(Candidate, first).worker == name
 
     metrics = {"val_accuracy": 0.5, "val_loss": 1.0, "evaluator_s": 2.5, "device": "CPU: test"}
     runner.complete(db, taken, metrics, 100, 1000, None, stopped=False)
@@ -220,12 +221,12 @@ def test_claim_and_result_update_this_workers_row(settings: Settings) -> None:
         row = session.query(Worker).filter_by(name=name).one()
         assert (row.current_candidate_id, row.candidates_done) == (None, 1)
         assert row.busy_s == pytest.approx(2.5)
-        assert session.get(Candidate, first).metrics["device"] == "CPU: test"
+        assert session.get_one(Candidate, first).metrics["device"] == "CPU: test"
 
     # A failed attempt frees the worker without counting a result. (A unique hash: a twin
     # of the completed genome would be reused, not claimed.)
     with db.write() as session:
-        session.get(Candidate, second).genome_hash = "unique"
+        session.get_one(Candidate, second).genome_hash = "unique"
     again, _ = runner.claim(db, second)
     assert again is not None
     runner.fail(db, again, "boom")

@@ -161,7 +161,7 @@ def test_model_card_json_and_html(client: TestClient, settings: Settings) -> Non
 def test_server_never_loads_user_models(client: TestClient) -> None:
     """There is no model upload: no route that takes a body has 'model' in its path."""
     for route in client.app.routes:  # type: ignore[attr-defined]
-        methods = getattr(route, "methods", set()) or set()
+        methods: set[str] = getattr(route, "methods", set()) or set()
         path = getattr(route, "path", "")
         if {"POST", "PUT", "PATCH"} & methods:
             assert "model" not in path, path

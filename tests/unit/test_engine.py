@@ -110,7 +110,7 @@ def test_no_duplicates_valid_counts_and_lineage(strategy, preset):
         if p.origin != "baseline":
             assert space_violations(decode(p.genome), cfg.space) == []
         keys.add((p.generation, p.index))
-    by_gen = {}
+    by_gen: dict[int, list[int]] = {}
     for p in props:
         by_gen.setdefault(p.generation, []).append(p.index)
     assert all(idx == list(range(len(idx))) for idx in by_gen.values())
@@ -187,7 +187,7 @@ def test_evolution_carries_elites_without_reproposing():
     gen0 = engine.ask()
     engine.tell(results_for(cfg, gen0))
     scores = {(p.generation, p.index): fake_fitness(p.genome) for p in gen0}
-    ranked = sorted(scores, key=lambda k: (-(scores[k] if scores[k] is not None else -1), k))
+    ranked = sorted(scores, key=lambda k: (-(s if (s := scores[k]) is not None else -1), k))
     assert set(ranked[:2]) <= set(engine.population())
     gen1 = engine.ask()
     assert len(gen1) == 4

@@ -1,6 +1,7 @@
 import copy
 import json
 import re
+from typing import Any
 
 import pytest
 
@@ -30,7 +31,7 @@ def genome(nodes, output):
     return {"nodes": nodes, "output": output, "optimizer": {"name": "adam", "learning_rate": 1e-3}}
 
 
-CONTRACT_EXAMPLE = {
+CONTRACT_EXAMPLE: dict[str, Any] = {
     "nodes": [
         {
             "id": "n0",

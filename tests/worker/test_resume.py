@@ -52,13 +52,18 @@ def test_a_confirmation_trains_on_from_the_saved_model_and_its_optimizer_state(
     assert again["accuracy"] == pytest.approx(first.metrics["val_accuracy"], abs=1e-6)
 
     seen: list[int] = []
+
+    def record(epoch: int, point: dict[str, float]) -> bool:
+        seen.append(epoch)
+        return True
+
     resumed = _train(
         genome,
         digits,
         4,
         resume=loaded,
         initial_epoch=2,
-        on_epoch=lambda epoch, point: seen.append(epoch) or True,
+        on_epoch=record,
     )
     assert seen == [3, 4]  # epochs numbered on from the candidate's
     assert resumed.metrics["epochs_trained"] == 2.0
