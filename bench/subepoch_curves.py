@@ -14,7 +14,7 @@ the 50k, batch 128; each with the worker's training seed, ``seed * 100_003 + gen
 + index`` for a population of 8) and scores the validation split after ``--at`` training steps
 of the first epoch, as well as after each epoch. It records for each point the validation
 accuracy, the training seconds to that point and the seconds the extra scoring took, so that
-``bench/early_stop_replay.py --curves`` can replay a rule that judges there on the runs'
+``bench/rung_replay.py --curves`` can replay a rule that judges there on the runs'
 recorded timings. Where this machine's type is the run's, the 2-epoch score must equal the
 recorded one (op determinism; the extra scoring neither draws random numbers nor changes a
 weight): ``same`` counts those that do (over the epochs the run trained), a check of the
@@ -128,26 +128,24 @@ def _train(job: tuple[str, dict[str, Any], int, list[int]]) -> tuple[str, dict[s
 
 def jobs_for(reports: list[Path], methods: set[str]) -> dict[str, dict[str, Any]]:
     """``{run/method/index: {run, method, index, seed, genome, recorded}}`` for every trial."""
+    from bench.early_stop_replay import method_trials
+
     out: dict[str, dict[str, Any]] = {}
-    for path in reports:
-        report = json.loads(path.read_text())
-        run = path.stem.removeprefix("search_quality_")
-        search_seed = int(report["protocol"]["seed"])
-        for method, trials in report.get("trials", {}).items():
-            if method not in methods:
+    for run, report, method, trials in method_trials(reports):
+        if method not in methods:
+            continue
+        for trial in trials:
+            if not trial.get("genome") or not trial.get("val_curve"):
                 continue
-            for trial in trials:
-                if not trial.get("genome") or not trial.get("val_curve"):
-                    continue
-                out[f"{run}/{method}/{trial['index']}"] = {
-                    "run": run,
-                    "method": method,
-                    "index": trial["index"],
-                    "seed": worker_seed(search_seed, int(trial["index"])),
-                    "genome": trial["genome"],
-                    "recorded": trial["val_curve"],
-                    "machine": report["protocol"].get("machine", ""),
-                }
+            out[f"{run}/{method}/{trial['index']}"] = {
+                "run": run,
+                "method": method,
+                "index": trial["index"],
+                "seed": worker_seed(int(report["protocol"]["seed"]), int(trial["index"])),
+                "genome": trial["genome"],
+                "recorded": trial["val_curve"],
+                "machine": report["protocol"].get("machine", ""),
+            }
     return out
 
 
