@@ -35,6 +35,10 @@ StopHook = Callable[[], bool]
 # hopeless(epoch, point) -> stop this candidate now, keeping its result? Asked after each epoch
 # (backend.search.early_stop's rule, applied by the caller that knows the peers).
 HopelessHook = Callable[[int, dict[str, float]], bool]
+# rung(steps, point) -> stop this candidate now, keeping its result? Asked once, inside the
+# first epoch, once the optimizer has taken ``steps`` steps, with the validation split's
+# accuracy and loss then: a judgement before a whole epoch is paid for.
+RungHook = Callable[[int, dict[str, float]], bool]
 
 STOP_POLL_S = 1.0
 #: Batches per call into TensorFlow when the worker trains (Keras' ``steps_per_execution``).
@@ -57,6 +61,20 @@ class NonFiniteLoss(RuntimeError):
     """Training diverged (NaN or infinite loss)."""
 
 
+class _StoppedAtRung(Exception):
+    """Ends ``fit`` at once: Keras, told to stop mid-epoch, would still score the validation
+    split again and close the partial epoch as if it were whole."""
+
+
+@dataclass(frozen=True)
+class Rung:
+    """A judgement inside the first epoch: after ``steps`` optimizer steps, ``hook`` is asked
+    with the validation split's score whether to stop there (``backend.search.early_stop``)."""
+
+    steps: int
+    hook: RungHook
+
+
 @dataclass
 class TrainResult:
     model: keras.Model
@@ -65,6 +83,10 @@ class TrainResult:
     stopped: bool = False
     # The epoch after which the hopeless hook stopped it (a result, unlike ``stopped``).
     early_stopped_at: int | None = None
+    # The validation score at the rung (``Rung``), where one was asked; and its steps, where
+    # the rung stopped the candidate there (scored at that point, no epoch trained).
+    rung_point: dict[str, float] | None = None
+    stopped_at_rung: int | None = None
 
 
 @dataclass
@@ -141,14 +163,22 @@ class _Stream(keras.callbacks.Callback):
         on_epoch: EpochHook | None,
         should_stop: StopHook | None,
         hopeless: HopelessHook | None = None,
+        rung: Rung | None = None,
+        validation: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> None:
         super().__init__()
         self.on_epoch = on_epoch
         self.should_stop = should_stop
         self.hopeless = hopeless
+        # Only with a validation split to score it on, and only in a first epoch.
+        self.rung = rung if validation is not None else None
+        self.validation = validation
         self.history: list[dict[str, float]] = []
         self.stopped = False
         self.early_stopped_at: int | None = None
+        self.rung_point: dict[str, float] | None = None
+        self.stopped_at_rung: int | None = None
+        self._epoch = 0
         # Seconds inside epochs (training and validation, not our hooks): the worker's cost
         # estimates must not count the build, compile and one-time start-up as epochs.
         self.in_epochs_s = 0.0
@@ -157,16 +187,41 @@ class _Stream(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         self._epoch_t0 = time.perf_counter()
+        self._epoch = epoch
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(float(loss)):
             raise NonFiniteLoss(f"loss became {float(loss)} at batch {batch}")
+        if self.rung is not None and self._epoch == 0:
+            steps = int(self.model.optimizer.iterations.numpy())
+            if steps >= self.rung.steps:
+                self._judge_at_rung(steps)
         if self.should_stop and time.monotonic() - self._last_poll >= STOP_POLL_S:
             self._last_poll = time.monotonic()
             if self.should_stop():
                 self.stopped = True
                 self.model.stop_training = True
+
+    def _judge_at_rung(self, steps: int) -> None:
+        """Score the validation split now and ask the rung; raises ``_StoppedAtRung`` to stop.
+
+        ``predict`` leaves the running epoch's metrics and the shuffle alone (``evaluate``
+        would reset the metrics): the candidate trains on exactly as without a rung."""
+        assert self.rung is not None and self.validation is not None
+        rung, self.rung = self.rung, None  # once
+        x_val, y_val = self.validation
+        probs = np.asarray(self.model.predict(x_val, batch_size=512, verbose=0), dtype=np.float64)
+        picked = np.clip(probs[np.arange(len(y_val)), y_val.astype(int)], 1e-7, 1.0)
+        point = {
+            "val_accuracy": float((probs.argmax(axis=1) == y_val).mean()),
+            "val_loss": float(-np.log(picked).mean()),
+        }
+        self.rung_point = {k: v for k, v in point.items() if math.isfinite(v)}
+        if rung.hook(steps, self.rung_point):
+            self.stopped_at_rung = steps
+            self.in_epochs_s += time.perf_counter() - self._epoch_t0
+            raise _StoppedAtRung
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         self.in_epochs_s += time.perf_counter() - self._epoch_t0
@@ -226,6 +281,7 @@ def _fit(
     seed: int,
     hooks: tuple[EpochHook | None, StopHook | None],
     hopeless: HopelessHook | None = None,
+    rung: Rung | None = None,
     mixed_precision: bool = False,
     jit_compile: bool = False,
     cosine_decay: bool = False,
@@ -247,7 +303,16 @@ def _fit(
     keras.utils.set_random_seed(seed)
     if resume is not None:
         return resume, _fit_model(
-            resume, train, validation, epochs, batch_size, seed, hooks, hopeless, initial_epoch
+            resume,
+            train,
+            validation,
+            epochs,
+            batch_size,
+            seed,
+            hooks,
+            hopeless,
+            None,
+            initial_epoch,
         )
     if mixed_precision:
         keras.mixed_precision.set_global_policy("mixed_float16")
@@ -265,7 +330,9 @@ def _fit(
         decay_steps=steps if cosine_decay else None,
         steps_per_execution=steps_per_execution,
     )
-    return model, _fit_model(model, train, validation, epochs, batch_size, seed, hooks, hopeless)
+    return model, _fit_model(
+        model, train, validation, epochs, batch_size, seed, hooks, hopeless, rung
+    )
 
 
 def _fit_model(
@@ -277,18 +344,21 @@ def _fit_model(
     seed: int,
     hooks: tuple[EpochHook | None, StopHook | None],
     hopeless: HopelessHook | None,
+    rung: Rung | None,
     initial_epoch: int = 0,
 ) -> _Stream:
-    stream = _Stream(*hooks, hopeless)
-    model.fit(
-        _dataset(*train, batch_size, seed),
-        validation_data=_dataset(*validation, batch_size, None) if validation else None,
-        epochs=epochs,
-        initial_epoch=initial_epoch,
-        verbose=0,
-        shuffle=False,  # the tf.data pipeline shuffles (seeded); Keras would warn and ignore it
-        callbacks=[stream],
-    )
+    # A rung belongs to a first epoch: none for a model resumed past it.
+    stream = _Stream(*hooks, hopeless, rung if initial_epoch == 0 else None, validation)
+    with contextlib.suppress(_StoppedAtRung):  # the stream holds the rung's point
+        model.fit(
+            _dataset(*train, batch_size, seed),
+            validation_data=_dataset(*validation, batch_size, None) if validation else None,
+            epochs=epochs,
+            initial_epoch=initial_epoch,
+            verbose=0,
+            shuffle=False,  # the tf.data pipeline shuffles (seeded); Keras would warn, ignore it
+            callbacks=[stream],
+        )
     return stream
 
 
@@ -309,6 +379,7 @@ def train_candidate(
     on_epoch: EpochHook | None = None,
     should_stop: StopHook | None = None,
     hopeless: HopelessHook | None = None,
+    rung: Rung | None = None,
     mixed_precision: bool = False,
     jit_compile: bool = False,
     cosine_decay: bool = False,
@@ -319,12 +390,15 @@ def train_candidate(
     """Train on the train split, score on validation; the test split is not touched.
 
     ``hopeless`` may end training after an epoch; the result is then scored at that epoch
-    (``early_stopped_at``, ``metrics["epochs_trained"]``). ``resume`` (``load_for_resume``)
-    trains an earlier candidate's model on from ``initial_epoch`` to ``epochs``: a
-    confirmation continues where the candidate stopped instead of starting again
-    (``metrics["epochs_trained"]`` then counts this run's epochs only; ``resumed_at`` says
-    from where). ``cosine_decay`` anneals the learning rate to zero over the ``epochs`` (a
-    resumed model keeps the schedule it was compiled with)."""
+    (``early_stopped_at``, ``metrics["epochs_trained"]``). ``rung`` may end it inside the first
+    epoch: it is then scored where it stopped (``stopped_at_rung``, ``metrics["stopped_at_rung"]``
+    the steps, no epoch trained); a candidate past its rung keeps the rung's score in
+    ``metrics["rung_val_accuracy"]`` (and ``rung_steps``), for later candidates' rungs.
+    ``resume`` (``load_for_resume``) trains an earlier candidate's model on from
+    ``initial_epoch`` to ``epochs``: a confirmation continues where the candidate stopped
+    instead of starting again (``metrics["epochs_trained"]`` then counts this run's epochs
+    only; ``resumed_at`` says from where). ``cosine_decay`` anneals the learning rate to zero
+    over the ``epochs`` (a resumed model keeps the schedule it was compiled with)."""
     model, stream = _fit(
         genome,
         (data.x_train, data.y_train),
@@ -335,6 +409,7 @@ def train_candidate(
         seed=seed,
         hooks=(on_epoch, should_stop),
         hopeless=hopeless,
+        rung=rung,
         mixed_precision=mixed_precision,
         jit_compile=jit_compile,
         cosine_decay=cosine_decay,
@@ -342,7 +417,7 @@ def train_candidate(
         initial_epoch=initial_epoch if resume is not None else 0,
         steps_per_execution=steps_per_execution,
     )
-    last = stream.history[-1] if stream.history else {}
+    last = stream.history[-1] if stream.history else (stream.rung_point or {})
     metrics = dict(last)
     metrics["epochs_trained"] = float(len(stream.history))
     if resume is not None:
@@ -350,6 +425,12 @@ def train_candidate(
     metrics["in_epochs_s"] = round(stream.in_epochs_s, 4)
     if stream.early_stopped_at is not None:
         metrics["early_stopped_at"] = float(stream.early_stopped_at)
+    if stream.rung_point is not None and rung is not None:
+        metrics["rung_steps"] = float(rung.steps)
+        if "val_accuracy" in stream.rung_point:
+            metrics["rung_val_accuracy"] = stream.rung_point["val_accuracy"]
+    if stream.stopped_at_rung is not None:
+        metrics["stopped_at_rung"] = float(stream.stopped_at_rung)
     metrics["latency_ms"] = inference_latency_ms(model, data.x_val)
     return TrainResult(
         model=model,
@@ -357,6 +438,8 @@ def train_candidate(
         metrics=metrics,
         stopped=stream.stopped,
         early_stopped_at=stream.early_stopped_at,
+        rung_point=stream.rung_point,
+        stopped_at_rung=stream.stopped_at_rung,
     )
 
 
