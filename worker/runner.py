@@ -213,6 +213,8 @@ class Claim:
     jit_compile: bool = False
     # The search's median-stopping rule, for the candidates it applies to (None: never stop).
     early_stop: EarlyStopRule | None = None
+    # Steps into the first epoch at which the rule judges it once more (None: no rung).
+    rung_steps: int | None = None
     # A confirmation's source model to train on from (worker.resume); None: from scratch.
     resume: ResumePoint | None = None
 
@@ -333,6 +335,7 @@ def _claim(db: Database, candidate_id: int) -> tuple[Claim | None, int | None]:
                 mixed_precision=bool(cfg.get("mixed_precision", False)),
                 jit_compile=bool(cfg.get("jit_compile", False)),
                 early_stop=_early_stop_rule(cfg, candidate),
+                rung_steps=_rung_steps(cfg, candidate),
                 resume=resume_point(session, candidate, _epochs(cfg, True)) if confirming else None,
             ),
             None,
@@ -446,6 +449,7 @@ def _settle(session: Session, candidate: Candidate, status: str, error: str | No
     if candidate.started_at is not None and status in (cstate.COMPLETED, cstate.FAILED):
         candidate.duration_s = (candidate.finished_at - candidate.started_at).total_seconds()
     early_stopped_at = (candidate.metrics or {}).get("early_stopped_at")
+    stopped_at_rung = (candidate.metrics or {}).get("stopped_at_rung")
     ev.add_event(
         session,
         candidate.search_id,
@@ -461,6 +465,7 @@ def _settle(session: Session, candidate: Candidate, status: str, error: str | No
         origin=candidate.origin,
         error=error,
         early_stopped_at=early_stopped_at,
+        stopped_at_rung=stopped_at_rung,
     )
     log(
         logger,
@@ -473,6 +478,7 @@ def _settle(session: Session, candidate: Candidate, status: str, error: str | No
         val_accuracy=candidate.val_accuracy,
         error=error,
         early_stopped_at=early_stopped_at,
+        stopped_at_rung=stopped_at_rung,
     )
 
 
@@ -525,6 +531,14 @@ def _early_stop_rule(cfg: dict[str, Any], candidate: Candidate) -> EarlyStopRule
     )
 
 
+def _rung_steps(cfg: dict[str, Any], candidate: Candidate) -> int | None:
+    """The search's rung inside the first epoch, where its rule applies to this candidate."""
+    steps = cfg.get("early_stop_rung_steps")
+    if steps is None or _early_stop_rule(cfg, candidate) is None:
+        return None
+    return int(steps)
+
+
 def hopeless(
     db: Database, claim_: Claim, epoch: int, point: dict[str, float], num_classes: int
 ) -> bool:
@@ -533,8 +547,6 @@ def hopeless(
     that completed and reached this epoch (confirmations aside)."""
     if claim_.early_stop is None or epoch >= claim_.epochs:
         return False
-    chance = chance_for(num_classes)
-    rule = replace(claim_.early_stop, chance=chance)
     with db.read() as session:
         peers = session.scalars(
             select(EpochMetric.val_accuracy)
@@ -548,8 +560,52 @@ def hopeless(
             )
         ).all()
     values = [float(p) for p in peers if p is not None]  # the query excludes NULLs already
+    return _judged_hopeless(claim_, point, values, num_classes, epoch=epoch)
+
+
+def hopeless_at_rung(
+    db: Database, claim_: Claim, steps: int, point: dict[str, float], num_classes: int
+) -> bool:
+    """Whether the candidate should stop at its rung, ``steps`` into its first epoch (the
+    search's ``rung_steps`` rounded up to the worker's steps per call): the same rule as
+    ``hopeless``, over the search's completed candidates (confirmations aside) that were scored
+    at the same rung (``metrics["rung_val_accuracy"]``)."""
+    if claim_.early_stop is None or claim_.rung_steps is None:
+        return False
+    with db.read() as session:
+        rows = session.scalars(
+            select(Candidate.metrics).where(
+                Candidate.search_id == claim_.search_id,
+                Candidate.status == cstate.COMPLETED,
+                Candidate.origin != CONFIRM_ORIGIN,
+            )
+        ).all()
+    values = [
+        float(m["rung_val_accuracy"])
+        for m in rows
+        if m
+        and m.get("rung_steps") == float(claim_.rung_steps)
+        and m.get("rung_val_accuracy") is not None
+    ]
+    return _judged_hopeless(claim_, point, values, num_classes, rung_steps=steps)
+
+
+def _judged_hopeless(
+    claim_: Claim,
+    point: dict[str, float],
+    peers: list[float],
+    num_classes: int,
+    *,
+    epoch: int = 0,
+    rung_steps: int | None = None,
+) -> bool:
+    """Apply the claim's rule (with the chance cut of ``num_classes``) after ``epoch`` (0: at
+    the rung of ``rung_steps``, inside the first) and log a stop: which candidate, where, why."""
+    assert claim_.early_stop is not None
+    chance = chance_for(num_classes)
+    rule = replace(claim_.early_stop, chance=chance)
     value = point.get("val_accuracy", math.nan)
-    stop = is_hopeless(value, epoch, claim_.epochs, values, rule)
+    stop = is_hopeless(value, epoch, claim_.epochs, peers, rule)
     if stop:
         log(
             logger,
@@ -557,10 +613,11 @@ def hopeless(
             search=claim_.search_id,
             candidate=claim_.candidate_id,
             epoch=epoch,
+            rung_steps=rung_steps,
             val_accuracy=value,
             reason="peers" if value > chance_floor(chance) else "chance",
-            threshold=stop_threshold(values, rule),
-            peers=len(values),
+            threshold=stop_threshold(peers, rule),
+            peers=len(peers),
         )
     return stop
 

@@ -153,6 +153,16 @@ def _train(db: Database, taken: runner.Claim) -> runner.Next:
             hopeless=timed(
                 lambda epoch, point: runner.hopeless(db, taken, epoch, point, info.num_classes)
             ),
+            rung=None
+            if taken.rung_steps is None
+            else evaluator.Rung(
+                taken.rung_steps,
+                timed(
+                    lambda steps, point: runner.hopeless_at_rung(
+                        db, taken, steps, point, info.num_classes
+                    )
+                ),
+            ),
             mixed_precision=taken.mixed_precision,
             jit_compile=taken.jit_compile,
             resume=resume,

@@ -71,6 +71,17 @@ class SearchBase(BaseModel):
     early_stop_min_peers: int = Field(
         default=5, ge=1, le=1000, description="Peers needed at an epoch before anyone is stopped"
     )
+    early_stop_rung_steps: int | None = Field(
+        default=None,
+        ge=1,
+        le=100_000,
+        description=(
+            "With early_stop: judge each candidate once more inside its first epoch, after this"
+            " many optimizer steps (the worker's are counted 16 at a time), against the"
+            " candidates that reached the same point, by the same rule; one stopped there is"
+            " scored there. None: after whole epochs only"
+        ),
+    )
     include_baseline: bool = Field(
         default=True, description="Train the seed's hand-designed CNN as candidate 0"
     )

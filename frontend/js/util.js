@@ -91,6 +91,8 @@ export function badge(status, extra = "") {
 
 /** "stopped early" next to a candidate early stop cut (null otherwise). */
 export function earlyStopBadge(c) {
+  const steps = c.metrics && c.metrics.stopped_at_rung;
+  if (steps) return h("span", { class: "badge badge-early", title: `hopeless after ${steps} steps of its first epoch (below its peers there, or no better than guessing): stopped there, scored there` }, `stopped early · step ${steps}`);
   const at = c.metrics && c.metrics.early_stopped_at;
   return at ? h("span", { class: "badge badge-early", title: `hopeless after epoch ${at} (below its peers, or no better than guessing): stopped there, scored at that epoch` }, `stopped early · epoch ${at}`) : null;
 }

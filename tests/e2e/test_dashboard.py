@@ -299,8 +299,43 @@ def test_early_stop_from_the_form_marks_the_candidates_it_cut(page, screenshots)
         row = table.locator(f"tr[data-candidate-id='{cid}']")
         if row.count():  # the table's first page
             assert row.locator(".badge-early").inner_text() == f"stopped early · epoch {epoch}"
-    # the final model's section above the table is drawn (it moves the table down), the stream
-    # is closed and the pointer is off the charts (no toolbar): then the table, scrolled to
+    _screenshot_finished_table(page, screenshots / "early_stop.png")
+
+
+def test_early_look_inside_the_first_epoch_from_the_form(page, screenshots):
+    """The rung (early_stop_rung_steps): set in the form, candidates stopped there are marked
+    with the step they reached, and their stored curve holds no epoch."""
+    fill_search(page, "e2e: early look", population=8, generations=1, epochs=2)
+    page.get_by_label("Batch size").fill("16")  # digits: 90 steps an epoch
+    page.get_by_label("Stop hopeless candidates after an epoch").check()
+    page.get_by_label("Early stop after peers").fill("2")
+    page.get_by_label("Early look after steps").fill("32")
+    page.get_by_role("button", name="Start search").click()
+    page.wait_for_url(re.compile(r"/searches/\d+$"))
+    search_id = int(page.url.rsplit("/", 1)[1])
+    api = f"{page.base}/api/searches/{search_id}"
+    config = httpx.get(api).json()["config"]
+    assert (config["early_stop"], config["early_stop_rung_steps"]) == (True, 32)
+    page.locator("h1 .badge-succeeded").wait_for(timeout=180_000)
+    items = httpx.get(f"{api}/candidates").json()["items"]
+    cut = [c for c in items if c["metrics"].get("stopped_at_rung")]
+    assert cut, f"eight candidates against the median of 2 or more at step 32: none cut? {items}"
+    table = page.locator("#candidates-table")
+    table.locator(".badge-early").first.wait_for()
+    for c in cut:
+        assert c["metrics"]["stopped_at_rung"] == 32 and c["metrics"]["epochs_trained"] == 0
+        detail = httpx.get(f"{page.base}/api/candidates/{c['id']}").json()
+        assert detail["epochs"] == []
+        row = table.locator(f"tr[data-candidate-id='{c['id']}']")
+        if row.count():  # the table's first page
+            assert row.locator(".badge-early").inner_text() == "stopped early · step 32"
+    _screenshot_finished_table(page, screenshots / "early_stop_rung.png")
+
+
+def _screenshot_finished_table(page, path) -> None:
+    """The candidates' table of a finished search, scrolled to. First the final model's section
+    above it is drawn (it moves the table down), the stream closed and the pointer off the
+    charts (no toolbar)."""
     page.locator("#conn[data-state='ended']").wait_for()
     page.locator("#final #chart-confusion .main-svg").first.wait_for()
     page.mouse.move(5, 5)
@@ -308,4 +343,4 @@ def test_early_stop_from_the_form_marks_the_candidates_it_cut(page, screenshots)
         "window.scrollTo(0, document.getElementById('candidates-table')"
         ".getBoundingClientRect().top + window.scrollY - 80)"
     )
-    page.screenshot(path=str(screenshots / "early_stop.png"))
+    page.screenshot(path=str(path))

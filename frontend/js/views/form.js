@@ -175,6 +175,7 @@ export async function mount(root, _params, query) {
           field("confirm_epochs", "Confirmation epochs", numInput(cloneId ? cfg.confirm_epochs : "", { min: 1, max: 200, step: 1, placeholder: "= final" }), "= epochs per candidate: a second training, ranked by the mean of both"),
           field("early_stop_quantile", "Early stop below quantile", numInput(pick("early_stop_quantile", 0.5), { min: 0.05, max: 0.95, step: 0.05 }), "0.5: below the median"),
           field("early_stop_min_peers", "Early stop after peers", numInput(pick("early_stop_min_peers", 5), { min: 1, max: 1000, step: 1 }), "candidates needed at an epoch first"),
+          field("early_stop_rung_steps", "Early look after steps", numInput(cloneId ? (cfg.early_stop_rung_steps ?? "") : "", { min: 1, max: 100000, step: 1, placeholder: "off" }), "judge once inside the first epoch too, after this many batches"),
           field("time_budget_s", "Time budget (minutes)", numInput(cfg.time_budget_s ? +(cfg.time_budget_s / 60).toFixed(2) : "", { min: 0, step: "any", placeholder: "none" }), "stop after this long"),
           field("target_accuracy", "Target accuracy", numInput(pick("target_accuracy", ""), { min: 0, max: 1, step: 0.01, placeholder: "none, e.g. 0.95" }), "stop once a candidate reaches it (0–1)")),
         earlyStop,
@@ -294,13 +295,14 @@ export async function mount(root, _params, query) {
       early_stop: earlyBox.checked,
       early_stop_quantile: Number(fields.early_stop_quantile.value),
       early_stop_min_peers: Number(fields.early_stop_min_peers.value),
+      early_stop_rung_steps: optional("early_stop_rung_steps"),
       include_baseline: baselineBox.checked,
       warm_start: warmBox.checked,
       mixed_precision: accel.mixed_precision.checked,
       jit_compile: accel.jit_compile.checked,
       search_space: editor.value,
     };
-    for (const k of ["target_accuracy", "time_budget_s", "final_epochs", "confirm_epochs"]) if (body[k] === null) delete body[k];
+    for (const k of ["target_accuracy", "time_budget_s", "final_epochs", "confirm_epochs", "early_stop_rung_steps"]) if (body[k] === null) delete body[k];
     return body;
   }
 
@@ -308,8 +310,8 @@ export async function mount(root, _params, query) {
     const problems = [];
     if (!body.name) problems.push(["name", "Give the search a name."]);
     if (!body.dataset) problems.push(["dataset", "Pick a dataset."]);
-    for (const k of ["population_size", "generations", "epochs_per_candidate", "batch_size", "seed", "tournament_size", "elitism", "confirm_top", "early_stop_min_peers"]) {
-      if (!Number.isInteger(body[k])) problems.push([k, "Enter a whole number."]);
+    for (const k of ["population_size", "generations", "epochs_per_candidate", "batch_size", "seed", "tournament_size", "elitism", "confirm_top", "early_stop_min_peers", "early_stop_rung_steps"]) {
+      if (k in body && !Number.isInteger(body[k])) problems.push([k, "Enter a whole number."]);
     }
     return problems;
   }
