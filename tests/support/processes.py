@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +92,41 @@ def start_server(
 
 def start_worker(env: Mapping[str, str], log: Path, concurrency: int = 1) -> Proc:
     return Proc([*NASBOARD, "worker", "--concurrency", str(concurrency)], env, log)
+
+
+@contextlib.contextmanager
+def embedded_stack(tmp: Path) -> Iterator[tuple[Proc, str]]:
+    """The embedded default: ``nasboard serve`` with its worker, on SQLite under ``tmp``; its
+    log printed if the body fails, the process stopped in any case."""
+    server, url = start_server(nasboard_env(tmp / "data"), tmp / "serve.log", embedded_worker=True)
+    try:
+        yield server, url
+    except BaseException:
+        print("--- serve ---\n" + server.tail(120))
+        raise
+    finally:
+        server.stop()
+
+
+@contextlib.contextmanager
+def services_stack(
+    tmp: Path, postgres_url: str, redis_url: str, concurrency: int = 1
+) -> Iterator[tuple[Proc, Proc, str]]:
+    """Scale-out: the API (no embedded worker) and one real ``celery worker`` process of
+    ``concurrency`` over Redis, both on PostgreSQL; their logs printed if the body fails."""
+    env = nasboard_env(
+        tmp / "data", NASBOARD_DATABASE_URL=postgres_url, NASBOARD_BROKER_URL=redis_url
+    )
+    server, url = start_server(env, tmp / "api.log", embedded_worker=False)
+    worker = start_worker(env, tmp / "worker.log", concurrency=concurrency)
+    try:
+        yield server, worker, url
+    except BaseException:
+        print("--- api ---\n" + server.tail() + "\n--- worker ---\n" + worker.tail())
+        raise
+    finally:
+        worker.stop()
+        server.stop()
 
 
 def wait_healthy(url: str, proc: Proc, timeout: float = 60) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.processes import nasboard_env, start_server, start_worker
+from tests.support.processes import embedded_stack, nasboard_env, services_stack, start_server
 from tests.support.scenario import run_digits_search, test_accuracy_of
 
 CHANCE = 0.1
@@ -26,38 +26,20 @@ def _assert_model_beats_chance(result: dict) -> None:
 def test_celery_worker_over_redis_writing_to_postgres(
     tmp_path: Path, postgres_url: str, redis_url: str
 ) -> None:
-    env = nasboard_env(
-        tmp_path / "data", NASBOARD_DATABASE_URL=postgres_url, NASBOARD_BROKER_URL=redis_url
-    )
-    server, url = start_server(env, tmp_path / "api.log", embedded_worker=False)
-    worker = start_worker(env, tmp_path / "worker.log")
-    try:
+    with services_stack(tmp_path, postgres_url, redis_url) as (_, worker, url):
         result = run_digits_search(url, tmp_path)
         health = result["search"]
         assert health["status"] == "succeeded"
         _assert_model_beats_chance(result)
         workers = {c["worker"] for c in result["candidates"] if c["status"] == "completed"}
         assert all(w and str(worker.popen.pid) in w for w in workers), workers
-    except BaseException:
-        print("--- api ---\n" + server.tail() + "\n--- worker ---\n" + worker.tail())
-        raise
-    finally:
-        worker.stop()
-        server.stop()
 
 
 def test_embedded_default_sqlite_and_embedded_worker(tmp_path: Path) -> None:
-    env = nasboard_env(tmp_path / "data")
-    server, url = start_server(env, tmp_path / "serve.log", embedded_worker=True)
-    try:
+    with embedded_stack(tmp_path) as (_, url):
         result = run_digits_search(url, tmp_path)
         _assert_model_beats_chance(result)
         assert (tmp_path / "data" / "nasboard.db").exists()
-    except BaseException:
-        print("--- serve ---\n" + server.tail(120))
-        raise
-    finally:
-        server.stop()
 
 
 def test_quick_start_demo_beats_the_seed_cnn(tmp_path: Path) -> None:

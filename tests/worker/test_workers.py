@@ -13,11 +13,10 @@ import httpx
 import pytest
 
 from tests.support.processes import (
-    Proc,
     get_workers,
     nasboard_env,
+    services_stack,
     start_server,
-    start_worker,
     wait_workers,
 )
 from tests.support.scenario import tiny_search
@@ -163,12 +162,7 @@ def test_prefork_pool_registers_each_training_process(
 ) -> None:
     """`nasboard worker --concurrency 2`: each pool process is a worker of its own (host:pid,
     as on its candidates); the pool's parent trains nothing and is not listed."""
-    env = nasboard_env(
-        tmp_path / "data", NASBOARD_DATABASE_URL=postgres_url, NASBOARD_BROKER_URL=redis_url
-    )
-    server, url = start_server(env, tmp_path / "api.log", embedded_worker=False)
-    worker: Proc = start_worker(env, tmp_path / "worker.log", concurrency=2)
-    try:
+    with services_stack(tmp_path, postgres_url, redis_url, concurrency=2) as (_, worker, url):
         alive = wait_workers(url, 2)
         assert {w["concurrency"] for w in alive} == {2}
         assert worker.popen.pid not in {w["pid"] for w in alive}
@@ -182,12 +176,6 @@ def test_prefork_pool_registers_each_training_process(
         after = {w["name"]: w for w in get_workers(url)["items"] if w["name"] in names}
         assert sum(w["candidates_done"] for w in after.values()) == len(completed)
         assert all(w["alive"] for w in after.values())
-    except BaseException:
-        print("--- api ---\n" + server.tail() + "\n--- worker ---\n" + worker.tail())
-        raise
-    finally:
-        worker.stop()
-        server.stop()
 
 
 @pytest.mark.tf
