@@ -118,6 +118,14 @@ class Trial:
     # nasboard's early stop: the epoch after which the median-stopping rule ended it (reason
     # "early stop": scored at that epoch, told to the engine, not counted as useful).
     early_stopped_at: int | None = None
+    # its rung inside the first epoch (``--rung-steps``): the score there, and the steps where
+    # the rule stopped it there (reason "early stop" too, scored there).
+    rung_val_accuracy: float | None = None
+    stopped_at_rung: int | None = None
+
+    @property
+    def stopped_early(self) -> bool:
+        return self.early_stopped_at is not None or self.stopped_at_rung is not None
 
 
 @dataclass
@@ -148,7 +156,7 @@ class MethodResult:
 
     @property
     def early_stopped(self) -> int:
-        return sum(t.early_stopped_at is not None for t in self.trials)
+        return sum(t.stopped_early for t in self.trials)
 
     @property
     def evaluated(self) -> int:
@@ -352,6 +360,7 @@ class Protocol:
     confirm_top: int = 0
     confirm_epochs: int | None = None  # None: final_epochs
     early_stop: Any = None  # backend.search.early_stop.EarlyStopRule of the -es methods
+    rung_steps: int | None = None  # the -es methods judge inside the first epoch too
     warm_start: bool = False  # nasboard's generation 0: mutations of the seed CNN
     # nasboard's confirmations train each pick on from its candidate's model (worker.resume);
     # False: again from scratch, as before 2026-11-30
@@ -384,11 +393,13 @@ def _train_nasboard(
     index: int,
     epochs: int | None = None,
     hopeless: Callable[[int, dict[str, float]], bool] | None = None,
+    rung: Any = None,
     models: dict[int, Any] | None = None,
     resume: tuple[Any, int] | None = None,
 ) -> Trial:
     """One candidate exactly as the worker trains it (``worker.evaluator.train_candidate``),
-    with the worker's early-stop hook when the method has the rule on. ``models`` keeps the
+    with the worker's early-stop hook (and ``rung``, a ``worker.evaluator.Rung``) when the
+    method has the rule on. ``models`` keeps the
     trained model of a scored trial by its index (the worker saves every candidate's);
     ``resume`` (model, epochs it trained) trains one of them on, as a confirmation does."""
     from worker import evaluator
@@ -414,18 +425,22 @@ def _train_nasboard(
             on_epoch=on_epoch,
             should_stop=guard.should_stop,
             hopeless=hopeless,
+            rung=rung,
             resume=None if resume is None else resume[0],
             initial_epoch=0 if resume is None else resume[1],
         )
         val = result.metrics.get("val_accuracy")
         trial.val_accuracy = None if val is None or not math.isfinite(val) else float(val)
         trial.early_stopped_at = result.early_stopped_at
+        trial.stopped_at_rung = result.stopped_at_rung
+        if result.rung_point is not None:
+            trial.rung_val_accuracy = result.rung_point.get("val_accuracy")
         trial.useful = (
-            not result.stopped and trial.val_accuracy is not None and not result.early_stopped_at
+            not result.stopped and trial.val_accuracy is not None and not trial.stopped_early
         )
         if result.stopped:
             trial.reason = guard.reason
-        elif result.early_stopped_at:
+        elif trial.stopped_early:
             trial.reason = "early stop"
         else:
             trial.reason = "" if trial.useful else "nonfinite"
@@ -574,10 +589,10 @@ def run_nasboard(
                     res.trials.append(trial)
                     res.trials.sort(key=lambda t: t.index)
                     _say_trial(p, res.method, trial, prop.origin)
-                    # an early-stopped candidate is scored at the epoch it reached (the worker)
-                    counted = trial.useful or trial.early_stopped_at
+                    # an early-stopped candidate is scored where it stopped (the worker)
+                    counted = trial.useful or trial.stopped_early
                     if counted:
-                        trainer.scored(trial.val_curve)
+                        trainer.scored(trial.val_curve, trial.rung_val_accuracy)
                     fitness = trial.val_accuracy if counted else None
                     results[at] = Result(prop.generation, prop.index, fitness, 0, 0)
             engine.tell([results[at] for at in sorted(results)])
@@ -896,7 +911,7 @@ def run_optuna(p: Protocol) -> MethodResult:
 def _say_trial(p: Protocol, method: str, t: Trial, origin: str) -> None:
     acc = "-" if t.val_accuracy is None else f"{t.val_accuracy:.4f}"
     flops = "?" if t.flops is None else f"{t.flops / 1e6:.1f}M"
-    state = "ok" if t.useful else t.reason
+    state = "ok" if t.useful else ("rung stop" if t.stopped_at_rung is not None else t.reason)
     p.say(
         f"  [{method}] #{t.index} {origin:<18} {state:<10} val {acc}  flops {flops:>7}"
         f"  epochs {t.epoch_s}  at {t.ended_s:6.1f}s"
@@ -1053,6 +1068,7 @@ def report(results: list[MethodResult], p: Protocol) -> dict[str, Any]:
             "confirm_epochs": p.confirm_epochs or p.final_epochs,
             "confirm_resume": p.confirm_resume,
             "early_stop": None if p.early_stop is None else asdict(p.early_stop),
+            "rung_steps": p.rung_steps,
             "tf_threads": os.environ.get("NASBOARD_TF_THREADS"),
             "workers": p.workers,
             "machine": machine(),
@@ -1152,6 +1168,13 @@ def main(argv: list[str] | None = None) -> int:
         help="the -es methods: peers needed at an epoch before the rule applies",
     )
     ap.add_argument(
+        "--rung-steps",
+        type=int,
+        default=None,
+        help="the -es methods: judge once more inside the first epoch, after this many steps"
+        " (the search setting early_stop_rung_steps; default: after whole epochs only)",
+    )
+    ap.add_argument(
         "--no-chance-cut",
         action="store_true",
         help="the -es methods: the median rule only (as before 2026-11-29 06:00 UTC)",
@@ -1209,6 +1232,7 @@ def main(argv: list[str] | None = None) -> int:
             args.early_stop_min_peers,
             chance=None if args.no_chance_cut else chance_for(info.num_classes),
         ),
+        rung_steps=args.rung_steps,
         verbose=not args.quiet,
     )
     print(

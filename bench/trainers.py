@@ -43,6 +43,21 @@ def hopeless_rule(rule: Any, epochs: int, curves: Callable[[], list[list[float]]
     return hopeless
 
 
+def rung_rule(rule: Any, epochs: int, steps: int, rungs: Callable[[], list[float]]) -> Any:
+    """The worker's rung (``worker.runner.hopeless_at_rung``) for ``rule``, ``steps`` into the
+    first epoch: the candidate's validation accuracy there against every scored candidate's at
+    the same rung (``rungs()``). A ``worker.evaluator.Rung``."""
+    import math
+
+    from backend.search.early_stop import is_hopeless
+    from worker.evaluator import Rung
+
+    def hook(at: int, point: dict[str, float]) -> bool:
+        return is_hopeless(point.get("val_accuracy", math.nan), 0, epochs, rungs(), rule)
+
+    return Rung(steps, hook)
+
+
 @dataclass(frozen=True)
 class Job:
     """One candidate (or confirmation) to train; picklable, without the dataset."""
@@ -56,7 +71,7 @@ class Job:
     keep: bool = False  # keep the scored model for a confirmation
     resume: Any = None  # the kept model (in process) or its .keras path (pool)
     initial_epoch: int = 0
-    early_stop: bool = False  # apply the method's hopeless rule
+    early_stop: bool = False  # apply the method's hopeless rule (and its rung, if any)
 
 
 Outcome = tuple["Trial", Any]  # the trial and its kept model (or its path), else None
@@ -68,19 +83,25 @@ class InlineTrainer:
     slots = 1
 
     def __init__(self, p: Protocol, rule: Any = None) -> None:
-        """``rule``: the method's ``EarlyStopRule``, applied to the jobs that ask for it."""
+        """``rule``: the method's ``EarlyStopRule``, applied to the jobs that ask for it (at
+        ``p.rung_steps`` inside the first epoch too, where set)."""
         self.p = p
         self.curves: list[list[float]] = []
-        self.hopeless = None if rule is None else hopeless_rule(rule, p.epochs, lambda: self.curves)
+        self.rungs: list[float] = []
+        self.rule = rule
 
     def submit(self, job: Job) -> Future[Outcome]:
         fut: Future[Outcome] = Future()
-        fut.set_result(_train(self.p, job, self.hopeless if job.early_stop else None))
+        judges = _judges(self.p, self.rule, lambda: self.curves, lambda: self.rungs)
+        fut.set_result(_train(self.p, job, *(judges if job.early_stop else (None, None))))
         return fut
 
-    def scored(self, curve: list[float]) -> None:
-        """A candidate was scored (trained in full or stopped early): a peer from now on."""
+    def scored(self, curve: list[float], rung: float | None = None) -> None:
+        """A candidate was scored (trained in full or stopped early): a peer from now on, after
+        its epochs and at the rung (``rung``: its score there)."""
         self.curves.append(list(curve))
+        if rung is not None:
+            self.rungs.append(rung)
 
     def close(self) -> None:
         pass
@@ -102,6 +123,7 @@ class PoolTrainer:
         self.rule = rule
         self.manager = ctx.Manager() if rule is not None else None
         self.curves = self.manager.list() if self.manager is not None else None
+        self.rungs = self.manager.list() if self.manager is not None else None
         self.pool = ProcessPoolExecutor(
             workers,
             mp_context=ctx,
@@ -113,13 +135,19 @@ class PoolTrainer:
         wait([self.pool.submit(_ready, 1.0) for _ in range(workers)])
 
     def submit(self, job: Job) -> Future[Outcome]:
-        stop = (self.rule, self.curves) if job.early_stop and self.rule is not None else None
+        stop = (
+            (self.rule, self.curves, self.rungs)
+            if job.early_stop and self.rule is not None
+            else None
+        )
         return self.pool.submit(_train_in_process, self.p, job, self.models_dir, stop)
 
-    def scored(self, curve: list[float]) -> None:
+    def scored(self, curve: list[float], rung: float | None = None) -> None:
         """A candidate was scored (trained in full or stopped early): a peer from now on."""
         if self.curves is not None:
             self.curves.append(list(curve))
+        if self.rungs is not None and rung is not None:
+            self.rungs.append(rung)
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
@@ -164,9 +192,10 @@ def _ready(seconds: float) -> int:
 
 
 def _train_in_process(
-    p: Protocol, job: Job, models_dir: Path, stop: tuple[Any, Any] | None = None
+    p: Protocol, job: Job, models_dir: Path, stop: tuple[Any, Any, Any] | None = None
 ) -> Outcome:
-    """``stop``: the method's early-stop rule and the shared list of scored curves."""
+    """``stop``: the method's early-stop rule and the shared lists of scored curves and of
+    scores at the rung."""
     import keras
 
     from worker import evaluator
@@ -174,11 +203,11 @@ def _train_in_process(
     p = replace(p, data=_DATA["data"])
     if job.resume is not None:
         job = replace(job, resume=evaluator.load_for_resume(Path(job.resume)))
-    hopeless = None
+    hopeless, rung = None, None
     if stop is not None:
-        rule, curves = stop
-        hopeless = hopeless_rule(rule, p.epochs, lambda: list(curves))
-    trial, model = _train(p, job, hopeless)
+        rule, curves, rungs = stop
+        hopeless, rung = _judges(p, rule, lambda: list(curves), lambda: list(rungs))
+    trial, model = _train(p, job, hopeless, rung)
     path = None
     if model is not None:
         path = models_dir / f"{job.index}.keras"
@@ -189,7 +218,20 @@ def _train_in_process(
     return trial, None if path is None else str(path)
 
 
-def _train(p: Protocol, job: Job, hopeless: Hopeless | None) -> Outcome:
+def _judges(
+    p: Protocol,
+    rule: Any,
+    curves: Callable[[], list[list[float]]],
+    rungs: Callable[[], list[float]],
+) -> tuple[Hopeless | None, Any]:
+    """The method's hook after each epoch and its rung inside the first (None: not judged)."""
+    if rule is None:
+        return None, None
+    rung = None if p.rung_steps is None else rung_rule(rule, p.epochs, p.rung_steps, rungs)
+    return hopeless_rule(rule, p.epochs, curves), rung
+
+
+def _train(p: Protocol, job: Job, hopeless: Hopeless | None, rung: Any = None) -> Outcome:
     from bench.search_quality import _train_nasboard
 
     models: dict[int, Any] | None = {} if job.keep else None
@@ -202,6 +244,7 @@ def _train(p: Protocol, job: Job, hopeless: Hopeless | None) -> Outcome:
         job.index,
         epochs=job.epochs,
         hopeless=hopeless,
+        rung=rung,
         models=models,
         resume=None if job.resume is None else (job.resume, job.initial_epoch),
     )
