@@ -60,10 +60,12 @@ export function num(x) {
 export function duration(s) {
   if (s === null || s === undefined || Number.isNaN(s)) return "—";
   s = Math.max(0, s);
-  if (s < 1) return `${(s * 1000).toFixed(0)} ms`;
-  if (s < 60) return `${s.toFixed(s < 10 ? 1 : 0)} s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m} min ${Math.round(s % 60)} s`;
+  // Each unit's range ends where its rounding would show the next unit's first value
+  // (0.9996 s is "1.0 s", not "1000 ms"; 119.6 s is "2 min 0 s", not "1 min 60 s").
+  if (s < 0.9995) return `${(s * 1000).toFixed(0)} ms`;
+  if (s < 59.5) return `${s.toFixed(s < 9.95 ? 1 : 0)} s`;
+  const m = Math.floor(Math.round(s) / 60);
+  if (m < 60) return `${m} min ${Math.round(s) % 60} s`;
   const hrs = Math.floor(m / 60);
   if (hrs < 48) return `${hrs} h ${m % 60} min`;
   return `${Math.floor(hrs / 24)} d ${hrs % 24} h`;
