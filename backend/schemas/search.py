@@ -131,6 +131,15 @@ class SearchCreate(SearchBase):
             raise ValueError("warm_start mutates the seed's CNN: it needs include_baseline")
         return value
 
+    @field_validator("early_stop_rung_steps")
+    @classmethod
+    def _rung_needs_early_stop(cls, value: int | None, info: ValidationInfo) -> int | None:
+        if value is not None and info.data.get("early_stop") is False:
+            raise ValueError(
+                "early_stop_rung_steps judges by the early stop's rule: it needs early_stop"
+            )
+        return value
+
     @field_validator("tournament_size")
     @classmethod
     def _tournament_within_population(cls, value: int, info: ValidationInfo) -> int:

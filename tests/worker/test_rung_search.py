@@ -117,6 +117,12 @@ def test_rung_steps_are_checked_naming_the_field(tmp_path: Path) -> None:
             response = httpx.post(f"{url}/api/searches", json=body, timeout=30)
             assert response.status_code == 422, response.text
             assert response.json()["detail"][0]["loc"][-1] == "early_stop_rung_steps"
+        # A rung without the early stop it belongs to would be ignored: refused instead.
+        body = tiny_search(presets, early_stop_rung_steps=48)
+        response = httpx.post(f"{url}/api/searches", json=body, timeout=30)
+        assert response.status_code == 422, response.text
+        (error,) = response.json()["detail"]
+        assert error["loc"][-1] == "early_stop_rung_steps" and "early_stop" in error["msg"]
         assert httpx.get(f"{url}/api/searches", timeout=10).json()["items"] == []
     finally:
         server.stop()
