@@ -30,6 +30,12 @@ def tiny_search(presets: dict[str, Any], **overrides: Any) -> dict[str, Any]:
     return body
 
 
+def epoch_values(url: str, candidate_id: int) -> dict[int, float]:
+    """A candidate's stored curve: validation accuracy by epoch (GET /api/candidates/{id})."""
+    detail = httpx.get(f"{url}/api/candidates/{candidate_id}", timeout=10).json()
+    return {e["epoch"]: e["val_accuracy"] for e in detail["epochs"]}
+
+
 def check_event_order(events: list[SseEvent]) -> None:
     ids = [e.id for e in events]
     assert ids == list(range(1, len(ids) + 1)), f"event ids must be 1..N without gaps: {ids}"

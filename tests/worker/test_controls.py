@@ -17,7 +17,7 @@ import yaml
 from backend.search.confirm import MAX_CONFIRM_SHARE
 from backend.search.early_stop import EarlyStopRule, is_hopeless
 from tests.support.processes import NASBOARD, Proc, nasboard_env, start_server
-from tests.support.scenario import tiny_search
+from tests.support.scenario import epoch_values, tiny_search
 from tests.support.sse import read_events, read_until
 
 
@@ -335,11 +335,6 @@ def test_confirm_top_of_one_is_refused_naming_the_field(server: tuple[Proc, str]
     assert response.json()["detail"][0]["loc"][-1] == "confirm_top"
 
 
-def _epoch_values(url: str, candidate_id: int) -> dict[int, float]:
-    detail = httpx.get(f"{url}/api/candidates/{candidate_id}").json()
-    return {e["epoch"]: e["val_accuracy"] for e in detail["epochs"]}
-
-
 def test_early_stop_cuts_exactly_the_candidates_below_their_peers_median(
     server: tuple[Proc, str],
 ) -> None:
@@ -365,7 +360,7 @@ def test_early_stop_cuts_exactly_the_candidates_below_their_peers_median(
         (c for c in _items(url, search_id) if c["status"] == "completed"),
         key=lambda c: c["started_at"],
     )
-    curves = {c["id"]: _epoch_values(url, c["id"]) for c in trained}
+    curves = {c["id"]: epoch_values(url, c["id"]) for c in trained}
     stopped = []
     for i, c in enumerate(trained):
         before = [d for d in trained[:i] if d["finished_at"] <= c["started_at"]]

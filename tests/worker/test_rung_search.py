@@ -14,7 +14,7 @@ import pytest
 
 from backend.search.early_stop import EarlyStopRule, is_hopeless
 from tests.support.processes import embedded_stack, nasboard_env, services_stack, start_server
-from tests.support.scenario import tiny_search
+from tests.support.scenario import epoch_values, tiny_search
 from tests.support.sse import read_events
 
 RUNG = 32  # digits at batch 16: 90 steps an epoch, the worker's calls take 16 at a time
@@ -46,11 +46,6 @@ def _run(url: str) -> tuple[dict[str, Any], list[dict[str, Any]], list[Any]]:
     return search, items, events
 
 
-def _epochs(url: str, candidate_id: int) -> dict[int, float]:
-    detail = httpx.get(f"{url}/api/candidates/{candidate_id}", timeout=10).json()
-    return {e["epoch"]: e["val_accuracy"] for e in detail["epochs"]}
-
-
 def _check(url: str) -> None:
     search, items, events = _run(url)
     assert search["status"] == "succeeded", search
@@ -59,6 +54,7 @@ def _check(url: str) -> None:
         (c for c in items if c["status"] == "completed"),
         key=lambda c: c["started_at"],
     )
+    curves = {c["id"]: epoch_values(url, c["id"]) for c in trained}
     at_rung, at_epoch = [], []
     for c in trained:
         m = c["metrics"]
@@ -69,7 +65,7 @@ def _check(url: str) -> None:
             if d["finished_at"] <= c["started_at"] and "rung_val_accuracy" in d["metrics"]
         ]
         peers = [d["metrics"]["rung_val_accuracy"] for d in before]
-        curve = _epochs(url, c["id"])
+        curve = curves[c["id"]]
         if is_hopeless(m["rung_val_accuracy"], 0, EPOCHS, peers, rule):
             at_rung.append(c["id"])
             assert m["stopped_at_rung"] == RUNG, (c["id"], m, peers)
@@ -78,10 +74,8 @@ def _check(url: str) -> None:
             assert "early_stopped_at" not in m
             continue
         assert "stopped_at_rung" not in m, (c["id"], m, peers)
-        epoch_peers = [
-            _epochs(url, d["id"]).get(1) for d in before if d["metrics"].get("epochs_trained")
-        ]
-        if is_hopeless(curve[1], 1, EPOCHS, [p for p in epoch_peers if p is not None], rule):
+        epoch_peers = [curves[d["id"]][1] for d in before if 1 in curves[d["id"]]]
+        if is_hopeless(curve[1], 1, EPOCHS, epoch_peers, rule):
             at_epoch.append(c["id"])
             assert m["early_stopped_at"] == 1.0
         else:
