@@ -124,8 +124,12 @@ def replay(
     rule: EarlyStopRule,
     rung: int | None,
     ratio_to_kt: float | None,
+    completed_only: bool = False,
 ) -> RungReplay:
-    """The rule on one run's candidates, judging at ``rung`` steps (None: after epoch 1 only)."""
+    """The rule on one run's candidates, judging at ``rung`` steps (None: after epoch 1 only)
+    against every candidate that reached the point before, still training or done (the worker
+    since 2026-12-07); ``completed_only``: against those that were done by then (the worker
+    before)."""
     events: list[tuple[float, int, Candidate]] = []  # (when, 0 rung / 1 epoch 1, candidate)
     for c in cands:
         e1 = c.epoch_s[0]
@@ -135,14 +139,28 @@ def replay(
         events.append((c.started_s + e1 + over, 1, c))
     events.sort(key=lambda e: (e[0], e[1]))
     peers: dict[int, list[float]] = {0: [], 1: []}
+    done: list[tuple[float, int, float]] = []  # (when it ended, point, its value there)
     stopped: dict[int, int] = {}  # candidate index -> 0 (at the rung) or 1 (after epoch 1)
-    for _, point, c in events:
+    for when, point, c in events:
         if c.index in stopped:
             continue
         value = c.rungs[rung][0] if point == 0 and rung is not None else c.curve[0]
-        if is_hopeless(value, point, EPOCHS, peers[point], rule):
+        if completed_only:
+            judged_by = [v for end, at, v in done if at == point and end <= when]
+        else:
+            judged_by = peers[point]
+        if is_hopeless(value, point, EPOCHS, judged_by, rule):
             stopped[c.index] = point
         peers[point].append(value)
+        if c.index in stopped or point == 1:  # it ends now (stopped) or at its last epoch
+            over = c.scoring_share * c.epoch_s[0] if rung is not None else 0.0
+            end = when + (over if point == 0 else 0.0)
+            if c.index not in stopped:
+                end = c.started_s + sum(c.epoch_s) + over
+            if rung is not None:
+                done.append((end, 0, c.rungs[rung][0]))
+            if point == 1:
+                done.append((end, 1, value))
     replayed = 0.0
     for c in cands:
         e1 = c.epoch_s[0]
@@ -199,6 +217,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reports", nargs="+", type=Path, required=True, help="their runs' reports")
     ap.add_argument("--min-peers", default="5,3")
     ap.add_argument("--quantile", type=float, default=0.5)
+    ap.add_argument(
+        "--completed-only",
+        action="store_true",
+        help="peers: the candidates done by then (the worker before 2026-12-07), not all that "
+        "reached the point",
+    )
     ap.add_argument("--json", type=Path)
     args = ap.parse_args(argv)
     rules = rules_for(args.min_peers, args.quantile)
@@ -231,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
         ratio = ratio_to_keras_tuner(report, method)
         for rule in rules:
             for rung in [None, *sorted(steps)]:
-                row = replay(run, method, cands, recorded, rule, rung, ratio)
+                row = replay(run, method, cands, recorded, rule, rung, ratio, args.completed_only)
                 rows.append(row)
                 kt = (
                     f"{ratio:.2f}->{row.projected_ratio_to_kt:.2f}"

@@ -576,6 +576,7 @@ def run_nasboard(
                         deadline,
                         keep=resumes and p.confirm_top > 0,
                         early_stop=early_stop is not None and prop.origin != BASELINE_ORIGIN,
+                        peer=True,
                     )
                     running[trainer.submit(job)] = (at, prop)
                 if not running:
@@ -591,8 +592,6 @@ def run_nasboard(
                     _say_trial(p, res.method, trial, prop.origin)
                     # an early-stopped candidate is scored where it stopped (the worker)
                     counted = trial.useful or trial.stopped_early
-                    if counted:
-                        trainer.scored(trial.val_curve, trial.rung_val_accuracy)
                     fitness = trial.val_accuracy if counted else None
                     results[at] = Result(prop.generation, prop.index, fitness, 0, 0)
             engine.tell([results[at] for at in sorted(results)])

@@ -26,36 +26,63 @@ if TYPE_CHECKING:
     from bench.search_quality import Protocol, Trial
 
 Hopeless = Callable[[int, dict[str, float]], bool]
+#: The scores recorded so far at a point (0: the rung inside the first epoch; e: after epoch e).
+Peers = Callable[[int], list[float]]
+#: Record a candidate's score at a point, a peer of every later judgement there.
+Record = Callable[[int, float], None]
 
 
-def hopeless_rule(rule: Any, epochs: int, curves: Callable[[], list[list[float]]]) -> Hopeless:
-    """The worker's early-stop hook (``worker.runner``) for ``rule`` (an ``EarlyStopRule``):
-    after an epoch, the candidate's validation accuracy against that epoch's value of every
-    candidate scored so far (``curves()``: their validation curves) that reached it."""
+def hopeless_rule(
+    rule: Any, epochs: int, peers: Peers, record: Record, judge: bool = True
+) -> Hopeless:
+    """The worker's early-stop hook (``worker.runner.hopeless``) for ``rule`` (an
+    ``EarlyStopRule``): after an epoch, the candidate's validation accuracy against that epoch's
+    of every other candidate that reached it, done or still training; then its own is recorded.
+    ``judge=False``: recorded only (the seed CNN: a peer, never stopped)."""
     import math
 
     from backend.search.early_stop import is_hopeless
 
     def hopeless(epoch: int, point: dict[str, float]) -> bool:
-        peers = [c[epoch - 1] for c in curves() if len(c) >= epoch]
-        return is_hopeless(point.get("val_accuracy", math.nan), epoch, epochs, peers, rule)
+        value = point.get("val_accuracy", math.nan)
+        stop = judge and is_hopeless(value, epoch, epochs, peers(epoch), rule)
+        record(epoch, value)
+        return stop
 
     return hopeless
 
 
-def rung_rule(rule: Any, epochs: int, steps: int, rungs: Callable[[], list[float]]) -> Any:
+def rung_rule(rule: Any, epochs: int, steps: int, peers: Peers, record: Record) -> Any:
     """The worker's rung (``worker.runner.hopeless_at_rung``) for ``rule``, ``steps`` into the
-    first epoch: the candidate's validation accuracy there against every scored candidate's at
-    the same rung (``rungs()``). A ``worker.evaluator.Rung``."""
+    first epoch: the candidate's validation accuracy there against every other candidate's at
+    the same rung, then its own recorded. A ``worker.evaluator.Rung``."""
     import math
 
     from backend.search.early_stop import is_hopeless
     from worker.evaluator import Rung
 
     def hook(at: int, point: dict[str, float]) -> bool:
-        return is_hopeless(point.get("val_accuracy", math.nan), 0, epochs, rungs(), rule)
+        value = point.get("val_accuracy", math.nan)
+        stop = is_hopeless(value, 0, epochs, peers(0), rule)
+        record(0, value)
+        return stop
 
     return Rung(steps, hook)
+
+
+class _Points:
+    """Every candidate's scores as they are reached, ``(point, value)`` pairs in ``store`` (a
+    list, or a manager's list the pool's processes share), as the workers read them from the
+    database: a candidate is a peer at a point from the moment it reached it."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+
+    def peers(self, point: int) -> list[float]:
+        return [v for at, v in list(self.store) if at == point]
+
+    def record(self, point: int, value: float) -> None:
+        self.store.append((point, value))
 
 
 @dataclass(frozen=True)
@@ -72,6 +99,7 @@ class Job:
     resume: Any = None  # the kept model (in process) or its .keras path (pool)
     initial_epoch: int = 0
     early_stop: bool = False  # apply the method's hopeless rule (and its rung, if any)
+    peer: bool = False  # its scores are peers of the rule (a search-phase candidate)
 
 
 Outcome = tuple["Trial", Any]  # the trial and its kept model (or its path), else None
@@ -86,22 +114,13 @@ class InlineTrainer:
         """``rule``: the method's ``EarlyStopRule``, applied to the jobs that ask for it (at
         ``p.rung_steps`` inside the first epoch too, where set)."""
         self.p = p
-        self.curves: list[list[float]] = []
-        self.rungs: list[float] = []
+        self.points = _Points([])
         self.rule = rule
 
     def submit(self, job: Job) -> Future[Outcome]:
         fut: Future[Outcome] = Future()
-        judges = _judges(self.p, self.rule, lambda: self.curves, lambda: self.rungs)
-        fut.set_result(_train(self.p, job, *(judges if job.early_stop else (None, None))))
+        fut.set_result(_train(self.p, job, *_judges(self.p, self.rule, job, self.points)))
         return fut
-
-    def scored(self, curve: list[float], rung: float | None = None) -> None:
-        """A candidate was scored (trained in full or stopped early): a peer from now on, after
-        its epochs and at the rung (``rung``: its score there)."""
-        self.curves.append(list(curve))
-        if rung is not None:
-            self.rungs.append(rung)
 
     def close(self) -> None:
         pass
@@ -114,7 +133,7 @@ class PoolTrainer:
         self, p: Protocol, workers: int, threads: int, models_dir: Path, rule: Any = None
     ) -> None:
         """``rule``: the method's ``EarlyStopRule``; the processes then judge their candidates
-        against the curves of every candidate scored so far in any of them (a list that a
+        against the scores every candidate reached so far in any of them (a list that a
         manager process shares), as the workers read them from the database."""
         self.slots = workers
         self.p = replace(p, data=None)  # each process loads the dataset once, itself
@@ -122,8 +141,7 @@ class PoolTrainer:
         ctx = get_context("spawn")
         self.rule = rule
         self.manager = ctx.Manager() if rule is not None else None
-        self.curves = self.manager.list() if self.manager is not None else None
-        self.rungs = self.manager.list() if self.manager is not None else None
+        self.points = None if self.manager is None else self.manager.list()
         self.pool = ProcessPoolExecutor(
             workers,
             mp_context=ctx,
@@ -135,19 +153,8 @@ class PoolTrainer:
         wait([self.pool.submit(_ready, 1.0) for _ in range(workers)])
 
     def submit(self, job: Job) -> Future[Outcome]:
-        stop = (
-            (self.rule, self.curves, self.rungs)
-            if job.early_stop and self.rule is not None
-            else None
-        )
+        stop = None if self.rule is None else (self.rule, self.points)
         return self.pool.submit(_train_in_process, self.p, job, self.models_dir, stop)
-
-    def scored(self, curve: list[float], rung: float | None = None) -> None:
-        """A candidate was scored (trained in full or stopped early): a peer from now on."""
-        if self.curves is not None:
-            self.curves.append(list(curve))
-        if self.rungs is not None and rung is not None:
-            self.rungs.append(rung)
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
@@ -192,10 +199,9 @@ def _ready(seconds: float) -> int:
 
 
 def _train_in_process(
-    p: Protocol, job: Job, models_dir: Path, stop: tuple[Any, Any, Any] | None = None
+    p: Protocol, job: Job, models_dir: Path, stop: tuple[Any, Any] | None = None
 ) -> Outcome:
-    """``stop``: the method's early-stop rule and the shared lists of scored curves and of
-    scores at the rung."""
+    """``stop``: the method's early-stop rule and the shared list of the scores reached."""
     import keras
 
     from worker import evaluator
@@ -203,11 +209,8 @@ def _train_in_process(
     p = replace(p, data=_DATA["data"])
     if job.resume is not None:
         job = replace(job, resume=evaluator.load_for_resume(Path(job.resume)))
-    hopeless, rung = None, None
-    if stop is not None:
-        rule, curves, rungs = stop
-        hopeless, rung = _judges(p, rule, lambda: list(curves), lambda: list(rungs))
-    trial, model = _train(p, job, hopeless, rung)
+    rule, points = stop if stop is not None else (None, None)
+    trial, model = _train(p, job, *_judges(p, rule, job, _Points(points)))
     path = None
     if model is not None:
         path = models_dir / f"{job.index}.keras"
@@ -218,17 +221,15 @@ def _train_in_process(
     return trial, None if path is None else str(path)
 
 
-def _judges(
-    p: Protocol,
-    rule: Any,
-    curves: Callable[[], list[list[float]]],
-    rungs: Callable[[], list[float]],
-) -> tuple[Hopeless | None, Any]:
-    """The method's hook after each epoch and its rung inside the first (None: not judged)."""
-    if rule is None:
+def _judges(p: Protocol, rule: Any, job: Job, points: _Points) -> tuple[Hopeless | None, Any]:
+    """The job's hook after each epoch and its rung inside the first: judged by ``rule`` where
+    the job asks for it, its scores recorded where it is a peer (None: neither)."""
+    if rule is None or not (job.early_stop or job.peer):
         return None, None
-    rung = None if p.rung_steps is None else rung_rule(rule, p.epochs, p.rung_steps, rungs)
-    return hopeless_rule(rule, p.epochs, curves), rung
+    hopeless = hopeless_rule(rule, p.epochs, points.peers, points.record, judge=job.early_stop)
+    if p.rung_steps is None or not job.early_stop:
+        return hopeless, None
+    return hopeless, rung_rule(rule, p.epochs, p.rung_steps, points.peers, points.record)
 
 
 def _train(p: Protocol, job: Job, hopeless: Hopeless | None, rung: Any = None) -> Outcome:

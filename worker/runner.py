@@ -306,8 +306,10 @@ def _claim(db: Database, candidate_id: int) -> tuple[Claim | None, int | None]:
         candidate.started_at = now
         candidate.worker = worker_name()
         _worker_took(session, candidate.id, now)
-        # A retry starts its learning curve afresh.
+        # A retry starts its learning curve afresh (its rung's score too: see record_rung).
         session.execute(delete(EpochMetric).where(EpochMetric.candidate_id == candidate.id))
+        if candidate.metrics and set(candidate.metrics) & set(_RUNG_KEYS):
+            candidate.metrics = {k: v for k, v in candidate.metrics.items() if k not in _RUNG_KEYS}
         ev.add_event(
             session,
             search.id,
@@ -539,12 +541,34 @@ def _rung_steps(cfg: dict[str, Any], candidate: Candidate) -> int | None:
     return int(steps)
 
 
+#: Whose scores are peers: candidates training now or done training. Why not the done ones
+#: only (Optuna's and Vizier's median rules): a score at an epoch or a rung is final once
+#: recorded, and with N workers the N - 1 others in flight were left out, so the first
+#: min_peers + N candidates could not be judged at all (ASHA judges a rung against every trial
+#: that reached it, Li et al. 2020). Not a reuse (its twin's score again), not a failure, not a
+#: confirmation (trained in full on purpose).
+_PEER_STATUSES = (cstate.RUNNING, cstate.COMPLETED)
+
+#: The metrics a candidate's rung writes as soon as it is scored there (``hopeless_at_rung``).
+_RUNG_KEYS = ("rung_steps", "rung_val_accuracy")
+
+
+def _peer_of(claim_: Claim) -> Any:
+    """The filter for ``claim_``'s peers: the search's other candidates in ``_PEER_STATUSES``."""
+    return (
+        (Candidate.search_id == claim_.search_id)
+        & Candidate.status.in_(_PEER_STATUSES)
+        & (Candidate.origin != CONFIRM_ORIGIN)
+        & (Candidate.id != claim_.candidate_id)
+    )
+
+
 def hopeless(
     db: Database, claim_: Claim, epoch: int, point: dict[str, float], num_classes: int
 ) -> bool:
     """Whether the candidate should stop after ``epoch``: no better than guessing among
-    ``num_classes``, or below the median-stopping rule's threshold over the search's candidates
-    that completed and reached this epoch (confirmations aside)."""
+    ``num_classes``, or below the median-stopping rule's threshold over the search's other
+    candidates that reached this epoch, done or still training (``_PEER_STATUSES``)."""
     if claim_.early_stop is None or epoch >= claim_.epochs:
         return False
     with db.read() as session:
@@ -552,9 +576,7 @@ def hopeless(
             select(EpochMetric.val_accuracy)
             .join(Candidate, Candidate.id == EpochMetric.candidate_id)
             .where(
-                Candidate.search_id == claim_.search_id,
-                Candidate.status == cstate.COMPLETED,
-                Candidate.origin != CONFIRM_ORIGIN,
+                _peer_of(claim_),
                 EpochMetric.epoch == epoch,
                 EpochMetric.val_accuracy.is_not(None),
             )
@@ -568,26 +590,37 @@ def hopeless_at_rung(
 ) -> bool:
     """Whether the candidate should stop at its rung, ``steps`` into its first epoch (the
     search's ``rung_steps`` rounded up to the worker's steps per call): the same rule as
-    ``hopeless``, over the search's completed candidates (confirmations aside) that were scored
-    at the same rung (``metrics["rung_val_accuracy"]``)."""
+    ``hopeless``, over the search's other candidates scored at the same rung, done or still
+    training. Its own score there is recorded at once (``metrics["rung_val_accuracy"]``), a
+    peer for the rungs that come after it while it trains on."""
     if claim_.early_stop is None or claim_.rung_steps is None:
         return False
-    with db.read() as session:
-        rows = session.scalars(
-            select(Candidate.metrics).where(
-                Candidate.search_id == claim_.search_id,
-                Candidate.status == cstate.COMPLETED,
-                Candidate.origin != CONFIRM_ORIGIN,
-            )
-        ).all()
-    values = [
-        float(m["rung_val_accuracy"])
-        for m in rows
-        if m
-        and m.get("rung_steps") == float(claim_.rung_steps)
-        and m.get("rung_val_accuracy") is not None
-    ]
+    with db.write() as session:
+        rows = session.scalars(select(Candidate.metrics).where(_peer_of(claim_))).all()
+        values = [
+            float(m["rung_val_accuracy"])
+            for m in rows
+            if m
+            and m.get("rung_steps") == float(claim_.rung_steps)
+            and m.get("rung_val_accuracy") is not None
+        ]
+        _record_rung(session, claim_, point)
     return _judged_hopeless(claim_, point, values, num_classes, rung_steps=steps)
+
+
+def _record_rung(session: Session, claim_: Claim, point: dict[str, float]) -> None:
+    """The candidate's score at its rung, in its metrics while it trains (the evaluator's
+    final metrics carry the same keys); only under a live lease."""
+    candidate = session.get(Candidate, claim_.candidate_id)
+    value = point.get("val_accuracy")
+    if candidate is None or candidate.lease_token != claim_.token or value is None:
+        return
+    assert claim_.rung_steps is not None
+    candidate.metrics = {
+        **(candidate.metrics or {}),
+        "rung_steps": float(claim_.rung_steps),
+        "rung_val_accuracy": float(value),
+    }
 
 
 def _judged_hopeless(
