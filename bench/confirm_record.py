@@ -99,6 +99,54 @@ def _final(finals: dict[str, dict[str, Any]], key: str, seed: int) -> str:
     return "—" if score is None else f"{score:.4f}"
 
 
+#: Ways to pick between two confirmed picks: by the short score alone, by the confirmation
+#: alone (the product's rule for a resumed confirmation), by the mean of both (each training's
+#: noise half as loud, if the two were independent).
+RANKINGS = {
+    "short score": lambda p: p["short"],
+    "confirmation": lambda p: p["confirmation"],
+    "mean of both": lambda p: (p["short"] + p["confirmation"]) / 2,
+}
+
+
+def ranking_record(
+    rows: list[dict[str, Any]], finals: dict[str, dict[str, Any]]
+) -> dict[str, dict[str, float]]:
+    """For every distinct pair with both confirmations and both finals at the run's seed on
+    record (longer confirmations only): what each of ``RANKINGS`` would have shipped, as the
+    mean final and how often it is the better of the two."""
+    shipped: dict[str, list[tuple[float, bool]]] = {name: [] for name in RANKINGS}
+    seen: set[tuple[Any, ...]] = set()
+    for row in rows:
+        if row["how"].endswith("reseeded"):
+            continue
+        first, second = row["picks"]
+        if first["confirmation"] is None or second["confirmation"] is None:
+            continue
+        one, two = (_score(finals, p["hash"], row["seed"]) for p in (first, second))
+        if one is None or two is None:
+            continue
+        key = (
+            row["seed"],
+            row["how"],
+            *((p["hash"], round(p["confirmation"], 4)) for p in row["picks"]),
+        )
+        if key in seen:
+            continue
+        seen.add(key)
+        for name, by in RANKINGS.items():
+            final = one if by(first) >= by(second) else two
+            shipped[name].append((final, final == max(one, two)))
+    return {
+        name: {
+            "pairs": len(v),
+            "mean_final": sum(f for f, _ in v) / len(v) if v else float("nan"),
+            "better_of_two": sum(1 for _, b in v if b),
+        }
+        for name, v in shipped.items()
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("reports", nargs="+", type=Path, help="search_quality --json reports")
@@ -149,8 +197,22 @@ def main(argv: list[str] | None = None) -> int:
                 f"shipped minus passed over {sum(moved) / len(moved):+.4f} on average, "
                 + ", ".join(f"{g:+.4f}" for g in moved)
             )
+    rankings = ranking_record(rows, finals)
+    print(
+        "\nwhat each ranking of the two picks would have shipped"
+        " (distinct pairs, both finals known):"
+    )
+    for name, r in rankings.items():
+        print(
+            f"  {name:<13} mean final {r['mean_final']:.4f}, "
+            f"the better of the two in {r['better_of_two']:.0f} of {r['pairs']:.0f}"
+        )
     if args.json:
-        args.json.write_text(json.dumps({"rows": rows, "tally": tally, "gains": gains}, indent=1))
+        args.json.write_text(
+            json.dumps(
+                {"rows": rows, "tally": tally, "gains": gains, "rankings": rankings}, indent=1
+            )
+        )
         print(f"wrote {args.json}")
     return 0
 
