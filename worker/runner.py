@@ -217,6 +217,9 @@ class Claim:
     rung_steps: int | None = None
     # A confirmation's source model to train on from (worker.resume); None: from scratch.
     resume: ResumePoint | None = None
+    # Why the early stop stopped it, once it did (``_judged_hopeless``): merged into its
+    # metrics by ``complete``, so the page can say what it was held against.
+    stop_reason: dict[str, Any] = field(default_factory=dict)
 
 
 def _over_budget(search: Search, reserve_s: float = 0.0) -> bool:
@@ -306,7 +309,7 @@ def _claim(db: Database, candidate_id: int) -> tuple[Claim | None, int | None]:
         candidate.started_at = now
         candidate.worker = worker_name()
         _worker_took(session, candidate.id, now)
-        # A retry starts its learning curve afresh (its rung's score too: see record_rung).
+        # A retry starts its learning curve afresh (its rung's score too: see _record_rung).
         session.execute(delete(EpochMetric).where(EpochMetric.candidate_id == candidate.id))
         if candidate.metrics and set(candidate.metrics) & set(_RUNG_KEYS):
             candidate.metrics = {k: v for k, v in candidate.metrics.items() if k not in _RUNG_KEYS}
@@ -640,6 +643,12 @@ def _judged_hopeless(
     value = point.get("val_accuracy", math.nan)
     stop = is_hopeless(value, epoch, claim_.epochs, peers, rule)
     if stop:
+        why = {
+            "early_stop_reason": "peers" if value > chance_floor(chance) else "chance",
+            "early_stop_threshold": stop_threshold(peers, rule),
+            "early_stop_peers": len(peers),
+        }
+        claim_.stop_reason.update(why)
         log(
             logger,
             "candidate stopped early: hopeless",
@@ -648,8 +657,8 @@ def _judged_hopeless(
             epoch=epoch,
             rung_steps=rung_steps,
             val_accuracy=value,
-            reason="peers" if value > chance_floor(chance) else "chance",
-            threshold=stop_threshold(peers, rule),
+            reason=why["early_stop_reason"],
+            threshold=why["early_stop_threshold"],
             peers=len(peers),
         )
     return stop
@@ -698,7 +707,7 @@ def complete(
                 candidate=claim_.candidate_id,
             )
             return Next()
-        candidate.metrics = metrics
+        candidate.metrics = {**metrics, **claim_.stop_reason}
         candidate.val_accuracy = metrics.get("val_accuracy")
         candidate.params, candidate.flops = params, flops
         if stopped:

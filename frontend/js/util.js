@@ -91,12 +91,27 @@ export function badge(status, extra = "") {
     STATUS_LABEL[status] || status);
 }
 
+/** Why the early stop cut this candidate, in a sentence (null when it did not): where, its
+ *  score there and what it was held against (the threshold over how many others, or chance). */
+export function earlyStopWhy(c) {
+  const m = c.metrics || {};
+  const where = m.stopped_at_rung ? `after ${m.stopped_at_rung} steps of its first epoch`
+    : m.early_stopped_at ? `after epoch ${m.early_stopped_at}` : null;
+  if (!where) return null;
+  const score = `${pct(c.val_accuracy)} validation accuracy ${where}`;
+  if (m.early_stop_reason === "chance") return `${score}: no better than guessing`;
+  if (m.early_stop_threshold == null) return `${score}: below its peers there`;
+  const others = m.early_stop_peers === 1 ? "1 other candidate" : `${m.early_stop_peers} other candidates`;
+  return `${score}, below ${pct(m.early_stop_threshold)}: the early stop's threshold over ${others} there`;
+}
+
 /** "stopped early" next to a candidate early stop cut (null otherwise). */
 export function earlyStopBadge(c) {
-  const steps = c.metrics && c.metrics.stopped_at_rung;
-  if (steps) return h("span", { class: "badge badge-early", title: `hopeless after ${steps} steps of its first epoch (below its peers there, or no better than guessing): stopped there, scored there` }, `stopped early · step ${steps}`);
-  const at = c.metrics && c.metrics.early_stopped_at;
-  return at ? h("span", { class: "badge badge-early", title: `hopeless after epoch ${at} (below its peers, or no better than guessing): stopped there, scored at that epoch` }, `stopped early · epoch ${at}`) : null;
+  const why = earlyStopWhy(c);
+  if (!why) return null;
+  const m = c.metrics;
+  const label = m.stopped_at_rung ? `stopped early · step ${m.stopped_at_rung}` : `stopped early · epoch ${m.early_stopped_at}`;
+  return h("span", { class: "badge badge-early", title: `${why}; stopped there, scored there` }, label);
 }
 
 /** Not over yet: can be cancelled, and its event stream stays open (paused included). */

@@ -359,6 +359,34 @@ def test_early_look_inside_the_first_epoch_from_the_form(page, screenshots):
             assert row.locator(".badge-early").inner_text() == "stopped early · step 32"
     _screenshot_finished_table(page, screenshots / "early_stop_rung.png")
 
+    # A person opens one that was cut by its peers: its page says what it was held against.
+    by_peers = [c for c in cut if c["metrics"].get("early_stop_reason") == "peers"]
+    assert by_peers, f"every cut was the chance cut: {[c['metrics'] for c in cut]}"
+    c = by_peers[0]
+    m = c["metrics"]
+    assert m["early_stop_peers"] >= 2 and m["early_stop_threshold"] > c["val_accuracy"]
+    page.goto(f"{page.base}/searches/{search_id}/candidates/{c['id']}")
+    why = page.locator("#early-stop-why")
+    expected = (
+        f"{c['val_accuracy'] * 100:.1f}% validation accuracy after 32 steps of its first epoch,"
+        f" below {m['early_stop_threshold'] * 100:.1f}%: the early stop's threshold over"
+        f" {m['early_stop_peers']} other candidates there"
+    )
+    assert why.inner_text() == expected
+    assert page.locator("h1 .badge-early").get_attribute("title") == (
+        f"{expected}; stopped there, scored there"
+    )
+    # No whole epoch to draw: the learning curve says where it stopped instead.
+    note = page.locator("#chart-candidate .annotation-text")
+    note.first.wait_for()
+    assert note.first.text_content() == (  # SVG: its two lines' text, joined
+        f"stopped after 32 steps of its first epoch"
+        f"scored {c['val_accuracy'] * 100:.1f}% there: no whole epoch to draw"
+    )
+    page.mouse.move(5, 5)
+    why.scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshots / "early_stop_why.png"))
+
 
 def _screenshot_finished_table(page, path) -> None:
     """The candidates' table of a finished search, scrolled to. First the final model's section

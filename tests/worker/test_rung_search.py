@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from backend.search.early_stop import EarlyStopRule, is_hopeless
+from backend.search.early_stop import EarlyStopRule, chance_floor, is_hopeless, stop_threshold
 from tests.support.processes import embedded_stack, nasboard_env, services_stack, start_server
 from tests.support.scenario import epoch_values, tiny_search
 from tests.support.sse import read_events
@@ -69,6 +69,7 @@ def _check(url: str) -> None:
         if is_hopeless(m["rung_val_accuracy"], 0, EPOCHS, peers, rule):
             at_rung.append(c["id"])
             assert m["stopped_at_rung"] == RUNG, (c["id"], m, peers)
+            _check_why(m, peers, rule)
             assert m["epochs_trained"] == 0.0 and curve == {}  # no epoch trained or stored
             assert c["val_accuracy"] == m["rung_val_accuracy"]  # scored where it stopped
             assert "early_stopped_at" not in m
@@ -78,6 +79,7 @@ def _check(url: str) -> None:
         if is_hopeless(curve[1], 1, EPOCHS, epoch_peers, rule):
             at_epoch.append(c["id"])
             assert m["early_stopped_at"] == 1.0
+            _check_why(m, epoch_peers, rule)
         else:
             assert sorted(curve) == [1, 2] and "early_stopped_at" not in m
     assert at_rung, "the rung never stopped anyone: the test would prove nothing"
@@ -85,6 +87,19 @@ def _check(url: str) -> None:
     assert search["best"]["candidate_id"] not in at_rung
     finished = {e.data["candidate_id"]: e.data for e in events if e.type == "candidate_finished"}
     assert all(finished[cid]["stopped_at_rung"] == RUNG for cid in at_rung)
+
+
+def _check_why(metrics: dict[str, Any], peers: list[float], rule: EarlyStopRule) -> None:
+    """A stopped candidate's metrics say what it was held against: the rule's threshold over
+    these peers, or chance."""
+    threshold = stop_threshold(peers, rule)
+    assert metrics["early_stop_peers"] == len(peers), (metrics, peers)
+    if threshold is None:
+        assert metrics["early_stop_threshold"] is None
+    else:
+        assert metrics["early_stop_threshold"] == pytest.approx(threshold)
+    reason = "peers" if metrics["val_accuracy"] > chance_floor(rule.chance or 0.0) else "chance"
+    assert metrics["early_stop_reason"] == reason
 
 
 def test_rung_on_the_embedded_default(tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ import { COLORS, baseLayout, draw, purge } from "../charts.js";
 import { setConnection } from "../conn.js";
 import { legend, renderGraph } from "../graph.js";
 import { SearchStream } from "../sse.js";
-import { badge, duration, earlyStopBadge, h, num, originLabel, pct, set } from "../util.js";
+import { badge, duration, earlyStopBadge, earlyStopWhy, h, num, originLabel, pct, set } from "../util.js";
 
 export const nav = "list";
 
@@ -92,6 +92,12 @@ export async function mount(root, params) {
       yaxis: { title: { text: "accuracy" }, tickformat: ".0%", range: [0, 1.02] },
       yaxis2: { title: { text: "loss" }, overlaying: "y", side: "right", showgrid: false, rangemode: "tozero" },
       margin: { l: 56, r: 56, t: 30, b: 44 },
+      // Stopped at its rung: no whole epoch to draw, so say where it stopped instead.
+      annotations: !x.length && c.metrics.stopped_at_rung ? [{
+        xref: "paper", yref: "paper", x: 0.5, y: 0.5, showarrow: false, font: { size: 14 },
+        text: `stopped after ${c.metrics.stopped_at_rung} steps of its first epoch<br>`
+          + `scored ${pct(c.val_accuracy)} there: no whole epoch to draw`,
+      }] : [],
     }));
   }
 
@@ -105,6 +111,7 @@ export async function mount(root, params) {
           p.generation != null ? ` gen ${p.generation} · ${pct(p.val_accuracy)} · ${num(p.params)} params` : "")))
         : c.origin === "baseline" ? "none — the seed's hand-designed CNN" : "none — sampled at random"),
       c.reused_from ? [h("dt", {}, "Reused from"), h("dd", {}, h("a", { href: `/searches/${searchId}/candidates/${c.reused_from}` }, `#${c.reused_from}`), " (same genome, not retrained)")] : null,
+      earlyStopWhy(c) ? [h("dt", {}, "Stopped early"), h("dd", { id: "early-stop-why" }, earlyStopWhy(c))] : null,
       c.error ? [h("dt", {}, "Error"), h("dd", { class: "field-error" }, c.error)] : null,
       h("dt", {}, "Genome hash"), h("dd", {}, h("code", { class: "small" }, c.genome_hash.slice(0, 16)))));
 
