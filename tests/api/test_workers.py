@@ -16,8 +16,8 @@ from backend.db.models import Candidate, Search, Worker
 from backend.db.session import Database, get_database
 from backend.schemas.search import SearchCreate
 from backend.search.space import baseline_genome
-from backend.services.searches import resolved_config
 from tests.api.conftest import Team
+from tests.support.stored import stored_search
 
 
 def _search(db: Database, owner_id: int | None, **overrides: Any) -> int:
@@ -29,17 +29,7 @@ def _search(db: Database, owner_id: int | None, **overrides: Any) -> int:
         epochs_per_candidate=1,
         **overrides,
     )
-    with db.write() as session:
-        search = Search(
-            name=body.name,
-            dataset=body.dataset,
-            strategy=body.strategy,
-            config=resolved_config(body),
-            owner_id=owner_id,
-        )
-        session.add(search)
-        session.flush()
-        return search.id
+    return stored_search(db, body, owner_id=owner_id)
 
 
 def _running_candidate(db: Database, search_id: int, worker: str) -> int:

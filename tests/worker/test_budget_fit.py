@@ -11,45 +11,23 @@ TensorFlow: the results are written as a worker writes them).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
-from backend.core.config import get_settings
 from backend.db.base import utcnow
-from backend.db.migrate import upgrade
 from backend.db.models import Candidate, Event, Search
 from backend.db.models import candidate as cstate
 from backend.db.models import search as sstate
 from backend.db.session import Database
 from backend.schemas.search import SearchCreate
 from backend.services import events as ev
-from backend.services.searches import resolved_config
+from tests.support.stored import stored_search
 from worker import runner
 
 BUDGET_S = 600
 # each measured candidate: 2 epochs, 20 s inside them and 2 s around them: 11 s an epoch
 MEASURED = {"val_accuracy": 0.5, "epochs_trained": 2, "in_epochs_s": 20.0, "evaluator_s": 22.0}
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.services)])
-def db(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Database]:
-    monkeypatch.setenv("NASBOARD_DATA_DIR", str(tmp_path / "data"))
-    get_settings.cache_clear()
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'budget.db'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    upgrade(url)
-    database = Database(url)
-    yield database
-    database.engine.dispose()
-    get_settings.cache_clear()
 
 
 def _budgeted_search(db: Database) -> int:
@@ -61,12 +39,7 @@ def _budgeted_search(db: Database) -> int:
         epochs_per_candidate=2,
         time_budget_s=BUDGET_S,
     )
-    with db.write() as session:
-        config = resolved_config(body)
-        search = Search(name=body.name, dataset=body.dataset, strategy=body.strategy, config=config)
-        session.add(search)
-        session.flush()
-        return search.id
+    return stored_search(db, body)
 
 
 def _left(db: Database, search_id: int, seconds: float) -> None:

@@ -10,7 +10,6 @@ fail nothing; a released lease is taken at once.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -55,23 +54,6 @@ def _final_phase_search(db: Database) -> int:
         session.flush()
         search.best_candidate_id = best.id
         return search.id
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.services)])
-def db(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Database]:
-    monkeypatch.setenv("NASBOARD_DATA_DIR", str(tmp_path / "data"))
-    get_settings.cache_clear()
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'final.db'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    upgrade(url)
-    database = Database(url)
-    yield database
-    database.engine.dispose()
-    get_settings.cache_clear()
 
 
 def _model_file(search_id: int) -> str:

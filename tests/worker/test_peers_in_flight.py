@@ -10,41 +10,20 @@ evaluator hands them to its hooks).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
-from backend.core.config import get_settings
 from backend.db.base import utcnow
-from backend.db.migrate import upgrade
-from backend.db.models import Candidate, Search
+from backend.db.models import Candidate
 from backend.db.models import candidate as cstate
 from backend.db.session import Database
 from backend.schemas.search import SearchCreate
-from backend.services.searches import resolved_config
+from tests.support.stored import stored_search
 from worker import runner
 
 RUNG = 32
 CLASSES = 10
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.services)])
-def db(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Database]:
-    monkeypatch.setenv("NASBOARD_DATA_DIR", str(tmp_path / "data"))
-    get_settings.cache_clear()
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'peers.db'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    upgrade(url)
-    database = Database(url)
-    yield database
-    database.engine.dispose()
-    get_settings.cache_clear()
 
 
 def _search(db: Database, min_peers: int) -> list[int]:
@@ -61,16 +40,7 @@ def _search(db: Database, min_peers: int) -> list[int]:
         early_stop_min_peers=min_peers,
         early_stop_rung_steps=RUNG,
     )
-    with db.write() as session:
-        search = Search(
-            name=body.name,
-            dataset=body.dataset,
-            strategy=body.strategy,
-            config=resolved_config(body),
-        )
-        session.add(search)
-        session.flush()
-        search_id = search.id
+    search_id = stored_search(db, body)
     ids = runner.start_search(db, search_id).evaluate
     assert len(ids) == 6
     return ids
